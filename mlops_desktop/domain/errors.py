@@ -1,0 +1,40 @@
+"""User-facing errors: each carries one sentence that says what went wrong and what to do."""
+
+
+class UserError(Exception):
+    """An error the user can fix; its message is shown as it is, never with a traceback."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ProjectFileError(UserError):
+    """A project file cannot be created or opened as asked."""
+
+
+class NotAProjectError(ProjectFileError):
+    """The file is not an mlops_desktop project."""
+
+
+class CorruptProjectError(ProjectFileError):
+    """The file looks like a project but is damaged."""
+
+
+class NewerSchemaError(ProjectFileError):
+    """The file was written by a newer version of mlops_desktop."""
+
+
+class ReadOnlyProjectError(ProjectFileError):
+    """A change was asked of a project opened read-only."""
+
+
+class BlobCorruptError(UserError):
+    """A stored payload no longer matches its sha256."""
+
+
+class Cancelled(Exception):  # noqa: N818 - reads better at raise sites than "CancelledError"
+    """The user cancelled a task; whatever it started has been undone."""

@@ -1,0 +1,88 @@
+"""Values that describe a project file: its summary, its history and its health."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+#: The objects ``info`` counts, in the order people meet them in the lifecycle.
+COUNTED_OBJECTS = ("datasets", "dataset_versions", "experiments", "jobs", "model_versions")
+
+
+@dataclass(frozen=True)
+class ProjectInfo:
+    """A summary of one project file."""
+
+    path: str
+    name: str
+    uuid: str
+    schema_version: int
+    created_at: str
+    created_by: str
+    size_bytes: int
+    read_only: bool
+    counts: dict[str, int]
+
+    def to_json(self) -> dict:
+        return {
+            "path": self.path,
+            "name": self.name,
+            "uuid": self.uuid,
+            "schema_version": self.schema_version,
+            "created_at": self.created_at,
+            "created_by": self.created_by,
+            "size_bytes": self.size_bytes,
+            "read_only": self.read_only,
+            "counts": dict(self.counts),
+        }
+
+
+@dataclass(frozen=True)
+class Event:
+    """One line of the team's history: who did what, when."""
+
+    uuid: str
+    at: str
+    actor: str
+    action: str
+    summary: str
+    subject_kind: str | None = None
+    subject_uuid: str | None = None
+    details: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BlobProblem:
+    """A stored payload that failed verification."""
+
+    sha256: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """The result of checking a project file: SQLite's own checks plus every blob's hash."""
+
+    integrity: list[str]
+    foreign_key_problems: list[str]
+    blobs_checked: int
+    blob_problems: list[BlobProblem]
+
+    @property
+    def ok(self) -> bool:
+        return self.integrity == ["ok"] and not self.foreign_key_problems and not self.blob_problems
+
+    def problems(self) -> list[str]:
+        """Every problem as a sentence, for people."""
+        found = [f"SQLite integrity check: {line}" for line in self.integrity if line != "ok"]
+        found += [f"Broken reference: {line}" for line in self.foreign_key_problems]
+        found += [f"Blob {p.sha256[:12]}: {p.reason}" for p in self.blob_problems]
+        return found
+
+    def to_json(self) -> dict:
+        return {
+            "ok": self.ok,
+            "integrity": list(self.integrity),
+            "foreign_key_problems": list(self.foreign_key_problems),
+            "blobs_checked": self.blobs_checked,
+            "blob_problems": [{"sha256": p.sha256, "reason": p.reason} for p in self.blob_problems],
+        }

@@ -1,0 +1,31 @@
+"""Shared fixtures; every test runs headless and with its own per-user folders."""
+
+import os
+
+# Before anything can import Qt: pytest-qt would abort with no display.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory, monkeypatch):
+    """Keep projects, logs and the acting user's name away from the real home folder."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("MLOPS_DESKTOP_HOME", str(home))
+    monkeypatch.setenv("MLOPS_DESKTOP_USER", "tester")
+    return home
+
+
+@pytest.fixture
+def project_path(tmp_path):
+    """Where a test may create a project."""
+    return tmp_path / "test.mlops"
+
+
+@pytest.fixture
+def project(project_path):
+    from mlops_desktop.services.project import Project
+
+    with Project.create(project_path) as created:
+        yield created
