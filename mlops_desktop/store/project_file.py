@@ -1,0 +1,321 @@
+"""Create, open, migrate and close a project file: one SQLite database with fixed pragmas."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mlops_desktop.domain.errors import (
+    CorruptProjectError,
+    NewerSchemaError,
+    ProjectFileError,
+    ReadOnlyProjectError,
+)
+from mlops_desktop.domain.project import COUNTED_OBJECTS
+from mlops_desktop.store import migrations
+from mlops_desktop.store.clock import utc_now
+from mlops_desktop.store.header import check_header
+from mlops_desktop.store.identity import current_actor
+from mlops_desktop.version import __version__
+
+if TYPE_CHECKING:
+    import sqlite_utils
+
+    from mlops_desktop.store.blobs import BlobStore
+    from mlops_desktop.store.events import EventLog
+    from mlops_desktop.store.settings import Settings
+
+log = logging.getLogger(__name__)
+
+#: PRAGMA application_id of every project file: "MLOD" in ASCII.
+APPLICATION_ID = 0x4D4C4F44
+PROJECT_SUFFIX = ".mlops"
+BUSY_TIMEOUT_MS = 10_000
+
+
+def _is_corruption(exc: sqlite3.DatabaseError) -> bool:
+    text = str(exc).lower()
+    return any(s in text for s in ("malformed", "not a database", "corrupt", "disk i/o"))
+
+
+class ProjectFile:
+    """An open connection to one project file.
+
+    Construct with ``create`` or ``open``. The connection runs in autocommit mode: every change
+    that touches more than one row goes through ``transaction()``.
+    """
+
+    def __init__(self, path: Path, conn: sqlite3.Connection, read_only: bool):
+        self.path = path
+        self.conn = conn
+        self.read_only = read_only
+
+    # -- opening and closing -------------------------------------------------------------------
+
+    @classmethod
+    def create(cls, path: str | os.PathLike, name: str | None = None) -> ProjectFile:
+        """Create a new project at ``path``; it appears there complete or not at all."""
+        path = Path(path).expanduser().absolute()
+        if path.exists():
+            raise ProjectFileError(
+                f"{path} already exists: open it, or choose another name for the new project."
+            )
+        if not path.parent.is_dir():
+            raise ProjectFileError(
+                f"The folder {path.parent} does not exist: create it first or choose another."
+            )
+        partial = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.partial")
+        try:
+            conn = sqlite3.connect(partial, isolation_level=None)
+        except sqlite3.OperationalError as exc:
+            raise ProjectFileError(
+                f"Cannot create a project in {path.parent} ({exc}): choose a folder you can write."
+            ) from None
+        try:
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            conn.execute("BEGIN IMMEDIATE")
+            now = utc_now()
+            for migration in migrations.pending(0):
+                migrations.apply(conn, migration, now, __version__)
+            project_uuid, name = str(uuid.uuid4()), name or path.stem
+            conn.execute(
+                "INSERT INTO project (id, uuid, name, created_at, created_by) "
+                "VALUES (1, ?, ?, ?, ?)",
+                (project_uuid, name, now, current_actor()),
+            )
+            cls(path, conn, read_only=False).events.record(
+                "project.create", f"Created project {name}", "project", project_uuid
+            )
+            conn.execute("COMMIT")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.close()
+            fsync_file(partial)
+            _publish_without_clobber(partial, path)
+        except BaseException:
+            conn.close()
+            partial.unlink(missing_ok=True)
+            raise
+        log.info("created project %s", path)
+        return cls.open(path)
+
+    @classmethod
+    def open(cls, path: str | os.PathLike, read_only: bool = False) -> ProjectFile:
+        """Open an existing project; refuse (and leave untouched) anything we cannot read."""
+        path = Path(path).expanduser().absolute()
+        check_header(path, APPLICATION_ID, migrations.LATEST_VERSION)
+        if not read_only and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
+            raise ProjectFileError(
+                f"{path} is read-only on disk: open it read-only, or copy it to a folder you "
+                "can write."
+            )
+        uri = path.as_uri() + ("?mode=ro" if read_only else "?mode=rw")
+        try:
+            conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=True)
+        except sqlite3.OperationalError as exc:
+            raise ProjectFileError(
+                f"Cannot open {path} ({exc}): check the file's permissions."
+            ) from None
+        project = cls(path, conn, read_only)
+        try:
+            project._configure()
+            project._bring_up_to_date()
+            project.project_row()  # reads past page 1: most damage shows here, not later
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            if _is_corruption(exc):
+                raise CorruptProjectError(
+                    f"{path} is damaged ({exc}): restore it from a shared copy or a backup."
+                ) from None
+            raise
+        except BaseException:
+            conn.close()
+            raise
+        log.info("opened project %s%s", path, " read-only" if read_only else "")
+        return project
+
+    def _configure(self) -> None:
+        c = self.conn
+        c.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        c.execute("PRAGMA foreign_keys = ON")
+        if self.read_only:
+            c.execute("PRAGMA query_only = ON")
+        else:
+            c.execute("PRAGMA journal_mode = WAL")
+            c.execute("PRAGMA synchronous = FULL")
+        # The header check ran on the main file only; a WAL may hold a newer schema.
+        if c.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
+            raise CorruptProjectError(
+                f"{self.path} lost its project marker: restore it from a shared copy or a backup."
+            )
+
+    def _bring_up_to_date(self) -> None:
+        version = self.schema_version
+        if version > migrations.LATEST_VERSION:
+            raise NewerSchemaError(
+                f"{self.path} was saved by a newer version of mlops_desktop (project schema "
+                f"{version}; this version reads up to {migrations.LATEST_VERSION}): "
+                "update mlops_desktop to open it."
+            )
+        todo = migrations.pending(version)
+        if not todo:
+            return
+        if self.read_only:
+            raise ProjectFileError(
+                f"{self.path} was made by an older version of mlops_desktop and must be upgraded "
+                "before it can be read: open it once read-write (File > Open)."
+            )
+        with self.transaction():
+            now = utc_now()
+            for migration in todo:
+                log.info("migrating %s to schema %d", self.path, migration.version)
+                migrations.apply(self.conn, migration, now, __version__)
+
+    def close(self) -> None:
+        if self.conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                if not self.read_only:
+                    self.conn.execute("PRAGMA optimize")
+            self.conn.close()
+            self.conn = None
+            log.info("closed project %s", self.path)
+
+    def __enter__(self) -> ProjectFile:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    # -- transactions --------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """All-or-nothing writes. Nested calls become savepoints (sqlite-utils' ``atomic``)."""
+        if self.read_only:
+            raise ReadOnlyProjectError(
+                f"{self.path.name} is open read-only: reopen it read-write to make changes."
+            )
+        if self.conn.in_transaction:
+            with self.db.atomic():
+                yield self.conn
+            return
+        # IMMEDIATE takes the write lock up front: a deferred transaction that later upgrades
+        # can fail with SQLITE_BUSY at once, which the busy timeout cannot retry.
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    @cached_property
+    def db(self) -> sqlite_utils.Database:
+        """The sqlite-utils view of the same connection (imported on first use: it is slow)."""
+        import sqlite_utils
+
+        return sqlite_utils.Database(self.conn, execute_plugins=False)
+
+    # -- what the file holds -------------------------------------------------------------------
+
+    @property
+    def schema_version(self) -> int:
+        return self.conn.execute("PRAGMA user_version").fetchone()[0]
+
+    def data_version(self) -> int:
+        """Changes whenever another connection commits to the file (cheap to poll)."""
+        return self.conn.execute("PRAGMA data_version").fetchone()[0]
+
+    def project_row(self) -> dict:
+        row = self.conn.execute(
+            "SELECT uuid, name, created_at, created_by FROM project WHERE id = 1"
+        ).fetchone()
+        if row is None:
+            raise CorruptProjectError(
+                f"{self.path} has lost its project record: restore it from a backup."
+            )
+        return dict(zip(("uuid", "name", "created_at", "created_by"), row, strict=True))
+
+    def table_names(self) -> set[str]:
+        rows = self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        return {r[0] for r in rows}
+
+    def counts(self) -> dict[str, int]:
+        """How many of each lifecycle object the file holds; a kind not yet stored counts 0."""
+        present = self.table_names()
+        return {
+            kind: (
+                self.conn.execute(f'SELECT count(*) FROM "{kind}"').fetchone()[0]
+                if kind in present
+                else 0
+            )
+            for kind in COUNTED_OBJECTS
+        }
+
+    def size_bytes(self) -> int:
+        total = 0
+        for suffix in ("", "-wal"):
+            with contextlib.suppress(FileNotFoundError):
+                total += Path(f"{self.path}{suffix}").stat().st_size
+        return total
+
+    @cached_property
+    def blobs(self) -> BlobStore:
+        from mlops_desktop.store.blobs import BlobStore
+
+        return BlobStore(self)
+
+    @cached_property
+    def events(self) -> EventLog:
+        from mlops_desktop.store.events import EventLog
+
+        return EventLog(self)
+
+    @cached_property
+    def settings(self) -> Settings:
+        from mlops_desktop.store.settings import Settings
+
+        return Settings(self)
+
+
+def fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_directory(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (no-op where directories cannot be opened)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _publish_without_clobber(partial: Path, final: Path) -> None:
+    """Move a finished file into place, failing rather than overwriting a file made meanwhile."""
+    try:
+        os.link(partial, final)
+    except FileExistsError:
+        raise ProjectFileError(
+            f"{final} appeared while the project was being created: choose another name."
+        ) from None
+    except OSError:
+        # Some file systems (FAT, some network shares) have no hard links.
+        if final.exists():
+            raise ProjectFileError(f"{final} already exists: choose another name.") from None
+        os.replace(partial, final)
+    else:
+        partial.unlink()
+    fsync_directory(final.parent)

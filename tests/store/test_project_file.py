@@ -1,0 +1,251 @@
+import sqlite3
+import struct
+
+import pytest
+
+from mlops_desktop.domain.errors import (
+    CorruptProjectError,
+    NewerSchemaError,
+    NotAProjectError,
+    ProjectFileError,
+    ReadOnlyProjectError,
+)
+from mlops_desktop.store import APPLICATION_ID, ProjectFile, migrations
+from mlops_desktop.store.migrations import Migration
+from tests.helpers import file_digest
+
+
+def pragma(path, name):
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute(f"PRAGMA {name}").fetchone()[0]
+    finally:
+        conn.close()
+
+
+def test_create_then_open_round_trip(project_path):
+    with ProjectFile.create(project_path, name="Churn") as created:
+        created_row = created.project_row()
+    assert pragma(project_path, "application_id") == APPLICATION_ID
+    assert pragma(project_path, "user_version") == migrations.LATEST_VERSION
+    assert pragma(project_path, "journal_mode") == "wal"
+    with ProjectFile.open(project_path) as opened:
+        assert opened.project_row() == created_row
+        assert opened.project_row()["name"] == "Churn"
+        assert opened.conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        assert opened.conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+        assert opened.conn.execute("PRAGMA busy_timeout").fetchone()[0] > 0
+        applied = opened.conn.execute("SELECT version FROM migrations").fetchall()
+        assert [v for (v,) in applied] == [m.version for m in migrations.MIGRATIONS]
+        events = opened.events.recent()
+    assert [e.action for e in events] == ["project.create"]
+    assert events[0].actor == "tester"
+
+
+def test_create_leaves_no_partial_files_behind(project_path):
+    ProjectFile.create(project_path).close()
+    assert sorted(p.name for p in project_path.parent.iterdir()) == [project_path.name]
+
+
+def test_create_refuses_an_existing_file_and_leaves_it_unchanged(project_path):
+    project_path.write_text("my notes")
+    with pytest.raises(ProjectFileError, match="already exists"):
+        ProjectFile.create(project_path)
+    assert project_path.read_text() == "my notes"
+
+
+def test_create_in_a_missing_folder_says_so(tmp_path):
+    with pytest.raises(ProjectFileError, match="does not exist"):
+        ProjectFile.create(tmp_path / "nope" / "p.mlops")
+
+
+def test_a_failed_create_leaves_nothing(project_path, monkeypatch):
+    def broken(*args, **kwargs):
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(migrations, "apply", broken)
+    with pytest.raises(sqlite3.OperationalError):
+        ProjectFile.create(project_path)
+    assert list(project_path.parent.iterdir()) == []
+
+
+def _refused(path, error, match):
+    before = file_digest(path)
+    with pytest.raises(error, match=match):
+        ProjectFile.open(path)
+    assert file_digest(path) == before
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]
+
+
+def test_a_text_file_is_refused_unchanged(tmp_path):
+    path = tmp_path / "notes.mlops"
+    path.write_text("id,species\n1,Adelie\n")
+    _refused(path, NotAProjectError, "not an SQLite database")
+
+
+def test_an_empty_file_is_refused_unchanged(tmp_path):
+    path = tmp_path / "empty.mlops"
+    path.touch()
+    _refused(path, NotAProjectError, "empty")
+
+
+def test_another_programs_database_is_refused_unchanged(tmp_path):
+    path = tmp_path / "other.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE t (x)")
+    conn.commit()
+    conn.close()
+    _refused(path, NotAProjectError, "not an mlops_desktop project")
+
+
+def test_a_truncated_project_is_refused_unchanged(project):
+    path = project.path
+    with project.file.transaction():
+        project.file.blobs.put(bytes(range(256)) * 4000)
+    project.close()
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    _refused(path, CorruptProjectError, "damaged")
+
+
+def test_a_file_cut_inside_its_header_is_refused(project):
+    path = project.path
+    project.close()
+    path.write_bytes(path.read_bytes()[:50])
+    _refused(path, CorruptProjectError, "header")
+
+
+def test_a_newer_schema_is_refused_unchanged(project):
+    path = project.path
+    project.close()
+    data = bytearray(path.read_bytes())
+    data[60:64] = struct.pack(">i", migrations.LATEST_VERSION + 5)
+    path.write_bytes(bytes(data))
+    _refused(path, NewerSchemaError, "newer version")
+
+
+def test_a_folder_and_a_missing_path_are_explained(tmp_path):
+    with pytest.raises(ProjectFileError, match="folder"):
+        ProjectFile.open(tmp_path)
+    with pytest.raises(ProjectFileError, match="no project file"):
+        ProjectFile.open(tmp_path / "missing.mlops")
+
+
+def test_damage_inside_the_file_is_reported_as_corruption(project):
+    path = project.path
+    project.close()
+    data = bytearray(path.read_bytes())
+    # Keep page 1 (header and schema) and fill every other page with noise.
+    page_size = struct.unpack(">H", data[16:18])[0]
+    data[page_size:] = b"\xff" * (len(data) - page_size)
+    path.write_bytes(bytes(data))
+    with pytest.raises(CorruptProjectError, match="damaged"):
+        ProjectFile.open(path)
+
+
+def test_read_only_open_refuses_writes(project):
+    path = project.path
+    project.close()
+    before = file_digest(path)
+    with ProjectFile.open(path, read_only=True) as opened:
+        assert opened.read_only
+        with pytest.raises(ReadOnlyProjectError, match="read-only"), opened.transaction():
+            pass
+        with pytest.raises(sqlite3.OperationalError):
+            opened.conn.execute("DELETE FROM events")
+    assert file_digest(path) == before
+
+
+def test_transaction_rolls_back_everything_on_error(project):
+    file = project.file
+
+    def change_then_fail():
+        with file.transaction():
+            file.events.record("test", "first")
+            file.settings.set("a", 1)
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        change_then_fail()
+    assert file.settings.get("a") is None
+    assert [e.action for e in file.events.recent()] == ["project.create"]
+
+
+def test_nested_transactions_become_savepoints(project):
+    file = project.file
+
+    def inner_fails():
+        with file.transaction():
+            file.settings.set("inner", 2)
+            raise RuntimeError("inner fails")
+
+    with file.transaction():
+        file.settings.set("outer", 1)
+        with pytest.raises(RuntimeError):
+            inner_fails()
+    assert file.settings.all() == {"outer": 1}
+
+
+SHIPPED = migrations.MIGRATIONS
+
+
+def _add_migration(monkeypatch, sql="CREATE TABLE datasets (uuid TEXT PRIMARY KEY, name TEXT);"):
+    """Pretend this version ships one more migration than the file was made with."""
+    extra = Migration(SHIPPED[-1].version + 1, "test: datasets", sql)
+    monkeypatch.setattr(migrations, "MIGRATIONS", (*SHIPPED, extra))
+    monkeypatch.setattr(migrations, "LATEST_VERSION", extra.version)
+    return extra
+
+
+def test_an_older_project_is_migrated_on_open_and_the_migration_recorded(project, monkeypatch):
+    path = project.path
+    project.close()
+    extra = _add_migration(monkeypatch)
+    with ProjectFile.open(path) as opened:
+        assert opened.schema_version == extra.version
+        assert "datasets" in opened.table_names()
+        names = [r[0] for r in opened.conn.execute("SELECT name FROM migrations")]
+        assert names[-1] == "test: datasets"
+        assert opened.counts()["datasets"] == 0
+
+
+def test_a_failing_migration_leaves_the_file_at_its_old_version(project, monkeypatch):
+    path = project.path
+    project.close()
+    _add_migration(monkeypatch, sql="CREATE TABLE ok (x); CREATE TABLE broken (")
+    with pytest.raises(ValueError, match="incomplete SQL"):
+        ProjectFile.open(path)
+    _add_migration(monkeypatch, sql="CREATE TABLE ok (x); SELECT * FROM no_such_table;")
+    with pytest.raises(sqlite3.OperationalError):
+        ProjectFile.open(path)
+    assert pragma(path, "user_version") == 1
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'ok'").fetchone()[0] == 0
+    conn.close()
+
+
+def test_an_older_project_opened_read_only_is_refused_unchanged(project, monkeypatch):
+    path = project.path
+    project.close()
+    _add_migration(monkeypatch)
+    before = file_digest(path)
+    with pytest.raises(ProjectFileError, match="older version"):
+        ProjectFile.open(path, read_only=True)
+    assert file_digest(path) == before
+
+
+def test_counts_report_zero_for_kinds_not_stored_yet(project):
+    assert project.file.counts() == {
+        "datasets": 0,
+        "dataset_versions": 0,
+        "experiments": 0,
+        "jobs": 0,
+        "model_versions": 0,
+    }
+
+
+def test_data_version_moves_when_another_connection_commits(project):
+    before = project.file.data_version()
+    with ProjectFile.open(project.path) as other, other.transaction():
+        other.settings.set("x", 1)
+    assert project.file.data_version() != before
