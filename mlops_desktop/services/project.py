@@ -1,0 +1,95 @@
+"""``Project``: the entry point of the Python API and of every use case on a project file."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from mlops_desktop.domain.project import CheckReport, Event, ProjectInfo
+from mlops_desktop.domain.tasks import TaskState
+from mlops_desktop.store import ProjectFile, copies, health
+
+
+class Project:
+    """An open project file.
+
+    >>> with Project.create("churn.mlops") as project:
+    ...     project.info().counts["datasets"]
+    0
+    """
+
+    def __init__(self, file: ProjectFile):
+        self.file = file
+
+    @classmethod
+    def create(cls, path: str | os.PathLike, name: str | None = None) -> Project:
+        return cls(ProjectFile.create(path, name))
+
+    @classmethod
+    def open(cls, path: str | os.PathLike, read_only: bool = False) -> Project:
+        return cls(ProjectFile.open(path, read_only=read_only))
+
+    def close(self) -> None:
+        self.file.close()
+
+    def __enter__(self) -> Project:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    @property
+    def path(self) -> Path:
+        return self.file.path
+
+    @property
+    def name(self) -> str:
+        return self.file.project_row()["name"]
+
+    @property
+    def uuid(self) -> str:
+        return self.file.project_row()["uuid"]
+
+    @property
+    def read_only(self) -> bool:
+        return self.file.read_only
+
+    def info(self) -> ProjectInfo:
+        row = self.file.project_row()
+        return ProjectInfo(
+            path=str(self.path),
+            name=row["name"],
+            uuid=row["uuid"],
+            schema_version=self.file.schema_version,
+            created_at=row["created_at"],
+            created_by=row["created_by"],
+            size_bytes=self.file.size_bytes(),
+            read_only=self.read_only,
+            counts=self.file.counts(),
+        )
+
+    def history(self, limit: int = 200) -> list[Event]:
+        """The most recent events first."""
+        return self.file.events.recent(limit)
+
+    def check(self, state: TaskState | None = None) -> CheckReport:
+        """SQLite's integrity check, the foreign-key check and every blob's sha256."""
+        return health.check(self.file, state)
+
+    def save_copy(self, dest: str | os.PathLike, state: TaskState | None = None) -> Path:
+        """Write a consistent, self-contained copy to ``dest`` (safe while others write)."""
+        return copies.save_copy(self.file, dest, state)
+
+
+# Task functions: (inputs, state) -> result, each opening its own connection so that they can
+# run on any thread or in a child process.
+
+
+def check_task(path: str, state: TaskState) -> CheckReport:
+    with Project.open(path, read_only=True) as project:
+        return project.check(state)
+
+
+def save_copy_task(path: str, dest: str, state: TaskState) -> Path:
+    with Project.open(path, read_only=True) as project:
+        return project.save_copy(dest, state)
