@@ -1,0 +1,174 @@
+"""The command line: ``mlops-desktop [PROJECT]`` opens the GUI; subcommands work headless.
+
+Contract: exit 0 on success; exit 1 on a user error with one ``error:`` line on stderr and no
+traceback; ``--json`` prints a machine-readable result on stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from mlops_desktop.domain.errors import Cancelled, UserError
+from mlops_desktop.version import __version__
+
+PROG = "mlops-desktop"
+
+
+class _Cli(click.Group):
+    """A group whose first argument may be a project file instead of a command (-> the GUI)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or (args[0] not in self.commands and not args[0].startswith("-")):
+            args = ["gui", *args]
+        return super().parse_args(ctx, args)
+
+
+json_option = click.option(
+    "--json", "as_json", is_flag=True, help="Print a machine-readable JSON result on stdout."
+)
+
+
+def _emit(as_json: bool, payload: dict, text: str) -> None:
+    click.echo(json.dumps(payload, indent=2) if as_json else text)
+
+
+def _existing_project(path: Path) -> Path:
+    if not path.exists():
+        if not path.suffix and path.name == str(path):
+            raise UserError(
+                f"'{path}' is neither a command nor a project file: "
+                f"see '{PROG} --help' for the commands."
+            )
+        raise UserError(
+            f"There is no project file at {path}: check the path, or create one with "
+            f"'{PROG} init {path}'."
+        )
+    return path
+
+
+class _StderrProgress:
+    """Progress on stderr for a person at a terminal; silent when piped."""
+
+    def __init__(self):
+        self.enabled = sys.stderr.isatty()
+
+    def __call__(self, fraction: float | None, message: str) -> None:
+        if self.enabled:
+            pct = "" if fraction is None else f"{fraction:4.0%} "
+            click.echo(f"\r{pct}{message}".ljust(60), err=True, nl=False)
+
+    def done(self) -> None:
+        if self.enabled:
+            click.echo("\r".ljust(61) + "\r", err=True, nl=False)
+
+
+@click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name=PROG)
+def cli() -> None:
+    """mlops_desktop: the whole machine-learning lifecycle, offline, in one project file.
+
+    Run 'mlops-desktop [PROJECT]' to open the window (on PROJECT if given).
+    """
+
+
+@cli.command("gui")
+@click.argument("project", required=False, type=click.Path(path_type=Path))
+@click.option("--exit-after-first-paint", is_flag=True, hidden=True)
+def gui_command(project: Path | None, exit_after_first_paint: bool) -> int:
+    """Open the window, on PROJECT if given (same as 'mlops-desktop [PROJECT]')."""
+    if project is not None:
+        _existing_project(project)
+    from mlops_desktop import app
+
+    return app.run(project, exit_after_first_paint=exit_after_first_paint)
+
+
+@cli.command("init")
+@click.argument("project", type=click.Path(path_type=Path))
+@click.option("--name", help="The project's display name (default: the file name).")
+@json_option
+def init_command(project: Path, name: str | None, as_json: bool) -> None:
+    """Create a new, empty project file at PROJECT."""
+    from mlops_desktop.services.project import Project
+
+    with Project.create(project, name=name) as created:
+        info = created.info()
+    _emit(as_json, info.to_json(), f"Created project {info.name} at {info.path}")
+
+
+@cli.command("info")
+@click.argument("project", type=click.Path(path_type=Path))
+@json_option
+def info_command(project: Path, as_json: bool) -> None:
+    """Show a project's name, schema version and what it holds."""
+    from mlops_desktop.services.project import Project
+
+    with Project.open(_existing_project(project), read_only=True) as opened:
+        info = opened.info()
+    counts = "\n".join(f"  {k.replace('_', ' ')}: {v}" for k, v in info.counts.items())
+    text = (
+        f"{info.name}\n  file: {info.path}\n  schema version: {info.schema_version}\n"
+        f"  created: {info.created_at} by {info.created_by}\n  size: {info.size_bytes:,} bytes\n"
+        f"{counts}"
+    )
+    _emit(as_json, info.to_json(), text)
+
+
+@cli.group("project")
+def project_group() -> None:
+    """Whole-file operations on a project."""
+
+
+@project_group.command("check")
+@click.argument("project", type=click.Path(path_type=Path))
+@json_option
+def check_command(project: Path, as_json: bool) -> None:
+    """Run SQLite's integrity check and verify every stored blob's sha256."""
+    from mlops_desktop.domain.tasks import TaskControl
+    from mlops_desktop.services.project import Project
+
+    progress = _StderrProgress()
+    with Project.open(_existing_project(project), read_only=True) as opened:
+        report = opened.check(TaskControl(on_progress=progress, min_interval=0.2))
+    progress.done()
+    text = (
+        f"{project}: ok ({report.blobs_checked} blobs verified)"
+        if report.ok
+        else "\n".join(report.problems())
+    )
+    _emit(as_json, report.to_json(), text)
+    if not report.ok:
+        problems = report.problems()
+        raise UserError(
+            f"{project} has {len(problems)} problem(s), first: {problems[0]}. "
+            "Restore it from a shared copy or a backup."
+        )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI and turn user errors into one ``error:`` line and exit code 1."""
+    try:
+        result = cli.main(args=argv, prog_name=PROG, standalone_mode=False)
+    except UserError as exc:
+        _fail(exc.message)
+    except Cancelled:
+        _fail("cancelled; nothing was changed.")
+    except KeyboardInterrupt:
+        _fail("interrupted; nothing was changed.")
+    except click.UsageError as exc:
+        command = exc.ctx.command_path if exc.ctx else PROG
+        _fail(f"{exc.format_message().rstrip('.')} (see '{command} --help').")
+    except click.ClickException as exc:
+        _fail(exc.format_message())
+    except click.exceptions.Abort:
+        _fail("aborted; nothing was changed.")
+    sys.exit(result if isinstance(result, int) else 0)
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {' '.join(message.split())}", err=True)
+    sys.exit(1)
