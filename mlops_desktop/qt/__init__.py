@@ -1,0 +1,1 @@
+"""Everything PySide6: the main window, panels, item models, widgets and task workers."""

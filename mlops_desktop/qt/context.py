@@ -1,0 +1,57 @@
+"""What every panel gets: the open project, the task runner, notifications and change news."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from mlops_desktop.qt.widgets.notifications import NotificationArea
+from mlops_desktop.qt.workers.tasks import TaskRunner
+from mlops_desktop.services.project import Project
+
+log = logging.getLogger(__name__)
+
+#: How often to ask SQLite whether another connection (a worker, a server, another window)
+#: committed a change; cheap, and within the "appears in a few seconds" promise.
+POLL_MS = 2000
+
+
+class ProjectContext(QObject):
+    changed = Signal()
+
+    def __init__(
+        self,
+        project: Project,
+        runner: TaskRunner,
+        notifications: NotificationArea,
+        parent: QObject | None = None,
+    ):
+        super().__init__(parent)
+        self.project = project
+        self.runner = runner
+        self.notifications = notifications
+        self._data_version = project.file.data_version()
+        self._timer = QTimer(self)
+        self._timer.setInterval(POLL_MS)
+        self._timer.timeout.connect(self._poll)
+        self._timer.start()
+
+    def mark_changed(self) -> None:
+        """Call after this window wrote to the project (its own writes are not polled)."""
+        self.changed.emit()
+
+    def close(self) -> None:
+        self._timer.stop()
+        self.project.close()
+
+    def _poll(self) -> None:
+        try:
+            version = self.project.file.data_version()
+        except sqlite3.Error:
+            log.exception("could not poll %s for changes", self.project.path)
+            return
+        if version != self._data_version:
+            self._data_version = version
+            self.changed.emit()

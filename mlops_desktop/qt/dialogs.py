@@ -1,0 +1,128 @@
+"""Small dialogs: choosing project files, and About with the versions of every library."""
+
+from __future__ import annotations
+
+import platform
+import sqlite3
+from importlib import metadata
+from pathlib import Path
+
+from PySide6 import __version__ as pyside_version
+from PySide6.QtCore import qVersion
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QHeaderView,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from mlops_desktop.store import PROJECT_SUFFIX
+from mlops_desktop.version import __version__
+
+PROJECT_FILTER = f"mlops_desktop projects (*{PROJECT_SUFFIX});;All files (*)"
+
+#: Distributions shown in About, in the order a bug report wants them.
+LIBRARIES = (
+    "PySide6-Essentials",
+    "pandas",
+    "numpy",
+    "pyarrow",
+    "scikit-learn",
+    "scipy",
+    "matplotlib",
+    "sqlite-utils",
+    "joblib",
+    "skops",
+    "platformdirs",
+    "click",
+)
+
+
+def _with_suffix(path: str) -> Path | None:
+    if not path:
+        return None
+    chosen = Path(path)
+    return chosen if chosen.suffix else chosen.with_suffix(PROJECT_SUFFIX)
+
+
+class FileDialogs:
+    """The file choosers of the main window (tests replace these methods)."""
+
+    def __init__(self, parent: QWidget):
+        self._parent = parent
+
+    def new_project_path(self, folder: Path) -> Path | None:
+        path, _ = QFileDialog.getSaveFileName(
+            self._parent,
+            "New project",
+            str(folder / f"Untitled{PROJECT_SUFFIX}"),
+            PROJECT_FILTER,
+            # Replacing an existing project is refused later with a sentence, never confirmed.
+            options=QFileDialog.Option.DontConfirmOverwrite,
+        )
+        return _with_suffix(path)
+
+    def open_project_path(self, folder: Path) -> Path | None:
+        path, _ = QFileDialog.getOpenFileName(
+            self._parent, "Open project", str(folder), PROJECT_FILTER
+        )
+        return Path(path) if path else None
+
+    def copy_path(self, suggestion: Path) -> Path | None:
+        path, _ = QFileDialog.getSaveFileName(
+            self._parent, "Save a copy as", str(suggestion), PROJECT_FILTER
+        )
+        return _with_suffix(path)
+
+
+def library_versions() -> list[tuple[str, str]]:
+    rows = [
+        ("mlops_desktop", __version__),
+        ("Python", platform.python_version()),
+        ("Qt", qVersion()),
+        ("SQLite", sqlite3.sqlite_version),
+    ]
+    for name in LIBRARIES:
+        try:
+            version = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            version = pyside_version if name.startswith("PySide6") else "not installed"
+        rows.append((name, version))
+    return rows
+
+
+class AboutDialog(QDialog):
+    def __init__(self, log_file: Path | None, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("About mlops_desktop")
+        intro = QLabel(
+            f"<h2>mlops_desktop {__version__}</h2>"
+            "<p>The whole machine-learning lifecycle, offline, in one project file.</p>"
+        )
+        versions = library_versions()
+        table = QTableWidget(len(versions), 2)
+        table.setObjectName("about-versions")
+        table.setHorizontalHeaderLabels(["Component", "Version"])
+        table.verticalHeader().setVisible(False)
+        table.verticalHeader().setDefaultSectionSize(24)
+        table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        for row, (name, version) in enumerate(versions):
+            table.setItem(row, 0, QTableWidgetItem(name))
+            table.setItem(row, 1, QTableWidgetItem(version))
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addWidget(table)
+        if log_file is not None:
+            log_label = QLabel(f"Log file: {log_file}")
+            log_label.setWordWrap(True)
+            layout.addWidget(log_label)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self.resize(460, 520)

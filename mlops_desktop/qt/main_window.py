@@ -1,0 +1,321 @@
+"""The main window: welcome page or an open project's panels, menus, status bar and tasks."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QMenu,
+    QSplitter,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from mlops_desktop.domain.errors import UserError
+from mlops_desktop.qt.context import ProjectContext
+from mlops_desktop.qt.dialogs import AboutDialog, FileDialogs
+from mlops_desktop.qt.panels import PANELS, Panel
+from mlops_desktop.qt.settings import AppSettings
+from mlops_desktop.qt.widgets.notifications import NotificationArea
+from mlops_desktop.qt.widgets.task_area import TaskArea
+from mlops_desktop.qt.widgets.welcome import WelcomePage
+from mlops_desktop.qt.workers.tasks import TaskRunner
+from mlops_desktop.services import paths
+from mlops_desktop.services.project import Project, check_task, save_copy_task
+
+log = logging.getLogger(__name__)
+
+APP_TITLE = "mlops_desktop"
+
+
+class _FirstPaintWatcher(QObject):
+    """Emits ``painted`` once, right after the window's first paint (for the cold-start figure)."""
+
+    painted = Signal()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint:
+            watched.removeEventFilter(self)
+            QTimer.singleShot(0, self.painted.emit)
+        return False
+
+
+class MainWindow(QMainWindow):
+    project_opened = Signal(Path)
+    project_closed = Signal()
+    default_size = QSize(1200, 800)
+
+    def __init__(self, settings: AppSettings | None = None, log_file: Path | None = None):
+        super().__init__()
+        self.settings = settings or AppSettings()
+        self.log_file = log_file
+        self.dialogs = FileDialogs(self)
+        self.runner = TaskRunner(self)
+        self.context: ProjectContext | None = None
+        self.panels: list[Panel] = []
+        self.setWindowTitle(APP_TITLE)
+        self.setAcceptDrops(True)
+        self.resize(self.default_size)
+
+        self.notifications = NotificationArea()
+        self.welcome = WelcomePage()
+        self.welcome.new_requested.connect(self.new_project)
+        self.welcome.open_requested.connect(self.open_project_dialog)
+        self.welcome.recent_requested.connect(self.open_project)
+
+        self.navigation = QListWidget()
+        self.navigation.setObjectName("navigation")
+        self.panel_stack = QStackedWidget()
+        self.navigation.currentRowChanged.connect(self.panel_stack.setCurrentIndex)
+        workspace = QSplitter()
+        workspace.addWidget(self.navigation)
+        workspace.addWidget(self.panel_stack)
+        workspace.setStretchFactor(1, 1)
+        workspace.setChildrenCollapsible(False)
+        workspace.setSizes([200, 1000])
+
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.welcome)
+        self.pages.addWidget(workspace)
+        central = QWidget()
+        column = QVBoxLayout(central)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.notifications)
+        column.addWidget(self.pages, 1)
+        self.setCentralWidget(central)
+
+        self.path_label = QLabel()
+        self.path_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.task_area = TaskArea(self.runner)
+        self.statusBar().addWidget(self.path_label, 1)
+        self.statusBar().addPermanentWidget(self.task_area)
+
+        self._build_menus()
+        self._show_welcome()
+        self._first_paint = _FirstPaintWatcher(self)
+        self.first_painted = self._first_paint.painted
+        self.installEventFilter(self._first_paint)
+        if (geometry := self.settings.window_geometry()) is not None:
+            self.restoreGeometry(geometry)
+        if (state := self.settings.window_state()) is not None:
+            self.restoreState(state)
+
+    # -- menus -------------------------------------------------------------------------------
+
+    def _action(self, text: str, slot, shortcut=None, tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.setStatusTip(tip)
+        action.triggered.connect(slot)
+        return action
+
+    def _build_menus(self) -> None:
+        keys = QKeySequence.StandardKey
+        self.new_action = self._action(
+            "&New Project…", self.new_project, keys.New, "Create an empty project file"
+        )
+        self.open_action = self._action(
+            "&Open…", self.open_project_dialog, keys.Open, "Open a project file"
+        )
+        self.recent_menu = QMenu("Open &Recent", self)
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        self.copy_action = self._action(
+            "Save a &Copy As…",
+            self.save_copy,
+            keys.SaveAs,
+            "Write a consistent copy of the project, safe to share",
+        )
+        self.check_action = self._action(
+            "C&heck Project",
+            self.check_project,
+            None,
+            "Run the integrity check and verify every stored blob",
+        )
+        self.close_action = self._action(
+            "&Close Project", self.close_project, keys.Close, "Close the open project"
+        )
+        # StandardKey.Quit is empty on desktops without their own binding; Ctrl+Q is Cmd+Q on macOS.
+        self.quit_action = self._action("&Quit", self.close, "Ctrl+Q", "Quit mlops_desktop")
+        self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+        file_menu = self.menuBar().addMenu("&File")
+        file_menu.addAction(self.new_action)
+        file_menu.addAction(self.open_action)
+        file_menu.addMenu(self.recent_menu)
+        file_menu.addSeparator()
+        file_menu.addAction(self.copy_action)
+        file_menu.addAction(self.check_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.close_action)
+        file_menu.addAction(self.quit_action)
+
+        self.about_action = self._action("&About mlops_desktop", self.show_about)
+        self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction(self.about_action)
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        recent = self.settings.recent_projects()
+        for index, path in enumerate(recent, start=1):
+            action = self.recent_menu.addAction(f"&{index} {path.name}  ({path.parent})")
+            action.setToolTip(str(path))
+            action.setEnabled(path.exists())
+            action.triggered.connect(lambda _=False, p=path: self.open_project(p))
+        if not recent:
+            self.recent_menu.addAction("No recent projects").setEnabled(False)
+        else:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("Clear Recent", self._clear_recent)
+
+    def _clear_recent(self) -> None:
+        self.settings.clear_recent()
+        self.welcome.set_recent([])
+
+    # -- opening and closing projects ----------------------------------------------------------
+
+    def _start_folder(self) -> Path:
+        return self.settings.last_folder() or paths.default_project_folder()
+
+    def new_project(self) -> None:
+        path = self.dialogs.new_project_path(self._start_folder())
+        if path is None:
+            return
+        try:
+            Project.create(path).close()
+        except UserError as exc:
+            self.notifications.show_error(exc.message)
+            return
+        self.open_project(path)
+
+    def open_project_dialog(self) -> None:
+        path = self.dialogs.open_project_path(self._start_folder())
+        if path is not None:
+            self.open_project(path)
+
+    def open_project(self, path: Path) -> bool:
+        """Open ``path`` in this window (closing any open project); False if refused."""
+        path = Path(path).absolute()
+        try:
+            project = Project.open(path)
+        except UserError as exc:
+            self.notifications.show_error(exc.message)
+            if not path.exists():
+                self.settings.remove_recent(path)
+                self.welcome.set_recent(self.settings.recent_projects())
+            return False
+        self.close_project()
+        self.context = ProjectContext(project, self.runner, self.notifications, self)
+        for panel_class in PANELS:
+            panel = panel_class(self.context)
+            self.panels.append(panel)
+            self.panel_stack.addWidget(panel)
+            icon = self.style().standardIcon(panel_class.icon)
+            self.navigation.addItem(QListWidgetItem(icon, panel_class.title))
+        self.navigation.setCurrentRow(0)
+        self.pages.setCurrentIndex(1)
+        self.settings.add_recent(path)
+        self.settings.set_last_folder(path.parent)
+        self.setWindowTitle(f"{project.name} — {APP_TITLE}")
+        self.setWindowFilePath(str(path))
+        self.path_label.setText(str(path))
+        self._set_project_actions(True)
+        self.project_opened.emit(path)
+        return True
+
+    def close_project(self) -> None:
+        if self.context is None:
+            return
+        for panel in self.panels:
+            self.panel_stack.removeWidget(panel)
+            panel.deleteLater()
+        self.panels.clear()
+        self.navigation.clear()
+        self.context.close()
+        self.context.deleteLater()
+        self.context = None
+        self._show_welcome()
+        self.project_closed.emit()
+
+    def _show_welcome(self) -> None:
+        self.welcome.set_recent(self.settings.recent_projects())
+        self.pages.setCurrentIndex(0)
+        self.setWindowTitle(APP_TITLE)
+        self.setWindowFilePath("")
+        self.path_label.setText("No project open")
+        self._set_project_actions(False)
+
+    def _set_project_actions(self, enabled: bool) -> None:
+        for action in (self.copy_action, self.check_action, self.close_action):
+            action.setEnabled(enabled)
+
+    # -- whole-project tasks -------------------------------------------------------------------
+
+    def save_copy(self) -> None:
+        if self.context is None:
+            return
+        source = self.context.project.path
+        dest = self.dialogs.copy_path(source.with_name(f"{source.stem} copy{source.suffix}"))
+        if dest is None:
+            return
+        handle = self.runner.start("Saving a copy", save_copy_task, str(source), str(dest))
+        handle.succeeded.connect(
+            lambda saved: self.notifications.show_info(
+                f"Saved a consistent copy at {saved}. Share that file, not the open one."
+            )
+        )
+        handle.failed.connect(self.notifications.show_error)
+
+    def check_project(self) -> None:
+        if self.context is None:
+            return
+        path = self.context.project.path
+        handle = self.runner.start("Checking project", check_task, str(path))
+        handle.succeeded.connect(lambda report: self._report_check(path, report))
+        handle.failed.connect(self.notifications.show_error)
+
+    def _report_check(self, path: Path, report) -> None:
+        if report.ok:
+            self.notifications.show_info(
+                f"{path.name} passed its check: the database is intact and all "
+                f"{report.blobs_checked} stored blobs match their hashes."
+            )
+        else:
+            problems = report.problems()
+            self.notifications.show_error(
+                f"{path.name} has {len(problems)} problem(s), first: {problems[0]}. "
+                "Restore it from a shared copy or a backup."
+            )
+
+    def show_about(self) -> None:
+        AboutDialog(self.log_file, self).exec()
+
+    # -- Qt overrides ------------------------------------------------------------------------
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        urls = event.mimeData().urls()
+        if len(urls) == 1 and urls[0].isLocalFile():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        urls = event.mimeData().urls()
+        if len(urls) == 1 and urls[0].isLocalFile():
+            event.acceptProposedAction()
+            # Open after the drop returns, so the drag source is not kept waiting.
+            path = Path(urls[0].toLocalFile())
+            QTimer.singleShot(0, lambda: self.open_project(path))
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.settings.save_window(self.saveGeometry(), self.saveState())
+        self.runner.cancel_all()
+        self.close_project()
+        super().closeEvent(event)

@@ -1,0 +1,1 @@
+"""Thin Qt item models over plain Python objects."""

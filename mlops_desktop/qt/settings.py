@@ -1,0 +1,50 @@
+"""Per-user application settings (QSettings): recent projects, window geometry, last folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings
+
+MAX_RECENT = 10
+
+
+class AppSettings:
+    def __init__(self, qsettings: QSettings | None = None):
+        self._s = qsettings if qsettings is not None else QSettings()
+
+    def recent_projects(self) -> list[Path]:
+        value = self._s.value("recent_projects", [])
+        if isinstance(value, str):  # QSettings returns a lone string for a one-element list
+            value = [value]
+        return [Path(p) for p in value or []]
+
+    def add_recent(self, path: Path) -> None:
+        path = Path(path).absolute()
+        paths = [path, *(p for p in self.recent_projects() if p != path)]
+        self._s.setValue("recent_projects", [str(p) for p in paths[:MAX_RECENT]])
+
+    def remove_recent(self, path: Path) -> None:
+        paths = [p for p in self.recent_projects() if p != Path(path).absolute()]
+        self._s.setValue("recent_projects", [str(p) for p in paths])
+
+    def clear_recent(self) -> None:
+        self._s.setValue("recent_projects", [])
+
+    def last_folder(self) -> Path | None:
+        value = self._s.value("last_folder", "")
+        return Path(value) if value and Path(value).is_dir() else None
+
+    def set_last_folder(self, folder: Path) -> None:
+        self._s.setValue("last_folder", str(folder))
+
+    def window_geometry(self) -> QByteArray | None:
+        return self._s.value("window/geometry")
+
+    def window_state(self) -> QByteArray | None:
+        return self._s.value("window/state")
+
+    def save_window(self, geometry: QByteArray, state: QByteArray) -> None:
+        self._s.setValue("window/geometry", geometry)
+        self._s.setValue("window/state", state)
+        self._s.sync()

@@ -1,0 +1,1 @@
+"""Reusable widgets: notifications, the background-task area, the welcome page."""

@@ -1,0 +1,65 @@
+"""The status bar's background-task area: one row per running task, with progress and Cancel."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
+
+from mlops_desktop.qt.workers.tasks import TaskHandle, TaskRunner
+
+
+class TaskRow(QWidget):
+    def __init__(self, handle: TaskHandle, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.handle = handle
+        self.label = QLabel(handle.title)
+        self.bar = QProgressBar()
+        self.bar.setFixedWidth(160)
+        self.bar.setRange(0, 0)  # busy until the first report says how far
+        self.bar.setTextVisible(False)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip(f"Stop “{handle.title}”; nothing it started is kept")
+        self.cancel_button.clicked.connect(self._cancel)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.label)
+        layout.addWidget(self.bar)
+        layout.addWidget(self.cancel_button)
+        handle.progress.connect(self._on_progress)
+
+    def _on_progress(self, fraction: float | None, message: str) -> None:
+        self.label.setText(f"{self.handle.title}: {message}" if message else self.handle.title)
+        if fraction is None:
+            self.bar.setRange(0, 0)
+        else:
+            self.bar.setRange(0, 1000)
+            self.bar.setValue(round(fraction * 1000))
+            self.bar.setToolTip(f"{fraction:.0%}")
+
+    def _cancel(self) -> None:
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.setText("Cancelling…")
+        self.handle.cancel()
+
+
+class TaskArea(QWidget):
+    """Shows every task the runner starts until it finishes."""
+
+    def __init__(self, runner: TaskRunner, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._layout = QHBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self.rows: list[TaskRow] = []
+        runner.task_started.connect(self.add)
+
+    def add(self, handle: TaskHandle) -> TaskRow:
+        row = TaskRow(handle, self)
+        self.rows.append(row)
+        self._layout.addWidget(row)
+        handle.finished.connect(lambda: self._remove(row))
+        return row
+
+    def _remove(self, row: TaskRow) -> None:
+        if row in self.rows:
+            self.rows.remove(row)
+            self._layout.removeWidget(row)
+            row.deleteLater()

@@ -1,0 +1,1 @@
+"""Running task functions off the event loop."""

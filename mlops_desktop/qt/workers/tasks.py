@@ -1,0 +1,160 @@
+"""The Qt side of the task protocol: run task functions off the event loop, report to the UI.
+
+Panels call ``TaskRunner.start(title, fn, *args)`` and connect to the returned handle's
+signals; they never touch threads. Short I/O runs on a worker thread; CPU-heavy work passes
+``in_process=True`` so it runs in a child process and the GIL cannot freeze the window.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+
+from mlops_desktop.domain.errors import Cancelled, UserError
+from mlops_desktop.domain.tasks import TaskControl
+from mlops_desktop.services.background import TaskCrashed, run_in_process
+
+log = logging.getLogger(__name__)
+
+#: How often a running task's progress is read for display.
+PROGRESS_POLL_MS = 100
+
+
+class TaskHandle(QObject):
+    """One running task. Exactly one of ``succeeded``, ``failed`` or ``cancelled`` is
+    emitted, then ``finished``.
+
+    Every signal is emitted on the GUI thread, so any slot (lambdas included) runs there.
+    Progress is polled from the task's ``TaskControl`` at the display's pace: a task that
+    reports a million times cannot flood the event queue, and its latest words always show.
+    The worker thread only posts its outcome to ``_posted``, a queued hop into ``_deliver``.
+    """
+
+    progress = Signal(object, str)  # fraction in [0, 1] or None (unknown), message
+    partial_result = Signal(object)
+    succeeded = Signal(object)
+    failed = Signal(str)  # a sentence for the user
+    cancelled = Signal()
+    finished = Signal()
+    _posted = Signal(str, object)
+
+    def __init__(self, title: str, parent: QObject | None = None):
+        super().__init__(parent)
+        self.title = title
+        self.running = True
+        self.control = TaskControl(
+            on_partial_result=lambda value: self._posted.emit("partial", value)
+        )
+        self._shown: tuple[float | None, str] = self.control.latest
+        self._posted.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
+        self._poll = QTimer(self)
+        self._poll.setInterval(PROGRESS_POLL_MS)
+        self._poll.timeout.connect(self._show_progress)
+        self._poll.start()
+
+    @property
+    def fraction(self) -> float | None:
+        return self._shown[0]
+
+    @property
+    def message(self) -> str:
+        return self._shown[1]
+
+    def cancel(self) -> None:
+        self.control.cancel()
+
+    def _show_progress(self) -> None:
+        latest = self.control.latest
+        if latest != self._shown:
+            self._shown = latest
+            self.progress.emit(*latest)
+
+    def _deliver(self, kind: str, payload: object) -> None:
+        if kind == "partial":
+            self.partial_result.emit(payload)
+            return
+        self._poll.stop()
+        self._show_progress()
+        self.running = False
+        if kind == "succeeded":
+            self.succeeded.emit(payload)
+        elif kind == "failed":
+            self.failed.emit(payload)
+        else:
+            self.cancelled.emit()
+        self.finished.emit()
+
+
+class TaskRunner(QObject):
+    """Starts tasks and keeps them alive until they finish."""
+
+    task_started = Signal(object)  # TaskHandle
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self._handles: list[TaskHandle] = []
+        self._threads: list[threading.Thread] = []
+
+    def start(
+        self, title: str, fn: Callable[..., Any], *args: Any, in_process: bool = False
+    ) -> TaskHandle:
+        """Run ``fn(*args, state=...)`` in the background and return its handle."""
+        # No Qt parent: the list below keeps a running handle alive, and Python frees it when
+        # the last reference goes (a deleteLater racing the parent's destructor crashed).
+        handle = TaskHandle(title)
+        self._handles.append(handle)
+        handle.finished.connect(lambda: self._forget(handle))  # emitted on the GUI thread
+        thread = threading.Thread(
+            target=self._work,
+            args=(handle, fn, args, in_process),
+            name=f"task: {title}",
+            daemon=True,  # a task stuck in a C call must not keep the app from quitting
+        )
+        self._threads.append(thread)
+        thread.start()
+        self.task_started.emit(handle)
+        return handle
+
+    def active(self) -> list[TaskHandle]:
+        return [h for h in self._handles if h.running]
+
+    def cancel_all(self, wait: float = 5.0) -> None:
+        """Ask every task to stop and give them ``wait`` seconds in total to do so."""
+        for handle in self._handles:
+            handle.cancel()
+        for thread in self._threads:
+            thread.join(timeout=wait / max(len(self._threads), 1))
+
+    def _forget(self, handle: TaskHandle) -> None:
+        if handle in self._handles:
+            self._handles.remove(handle)
+        self._threads = [t for t in self._threads if t.is_alive()]
+
+    @staticmethod
+    def _work(handle: TaskHandle, fn, args, in_process: bool) -> None:
+        post = handle._posted.emit
+        try:
+            if in_process:
+                result = run_in_process(fn, args, handle.control)
+            else:
+                result = fn(*args, state=handle.control)
+        except Cancelled:
+            post("cancelled", None)
+        except UserError as exc:
+            post("failed", exc.message)
+        except TaskCrashed as exc:
+            log.error("task %r crashed: %s\n%s", handle.title, exc, exc.details)
+            post("failed", f"{handle.title} failed: {exc}. Details are in the log file.")
+        except Exception as exc:
+            log.exception("task %r failed", handle.title)
+            post(
+                "failed",
+                f"{handle.title} failed unexpectedly ({type(exc).__name__}: {exc}). "
+                "Details are in the log file.",
+            )
+        else:
+            post("succeeded", result)

@@ -1,0 +1,204 @@
+"""The shell: welcome page, File menu, recent projects, drag and drop, notifications."""
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication, QTableWidget
+
+from mlops_desktop import Project
+from mlops_desktop.qt.main_window import MainWindow
+from tests.helpers import file_digest
+
+
+def menu_action(window, menu_title: str, text: str):
+    for menu_action_ in window.menuBar().actions():
+        if menu_action_.text().replace("&", "") == menu_title:
+            for action in menu_action_.menu().actions():
+                if action.text().replace("&", "") == text:
+                    return action
+    raise LookupError(f"{menu_title} > {text}")
+
+
+def test_the_window_opens_on_the_welcome_page(window):
+    assert window.pages.currentWidget() is window.welcome
+    assert window.windowTitle() == "mlops_desktop"
+    assert window.path_label.text() == "No project open"
+    assert not window.copy_action.isEnabled()
+    assert window.welcome.empty_label.isVisible()
+
+
+def test_new_project_from_the_menu_creates_and_opens_it(window, tmp_path):
+    path = tmp_path / "churn.mlops"
+    window.dialogs.new_project_path = lambda folder: path
+    menu_action(window, "File", "New Project…").trigger()
+    assert path.exists()
+    assert window.context is not None
+    assert window.context.project.path == path
+    assert window.pages.currentIndex() == 1
+    assert window.windowTitle().startswith("churn")
+    assert window.path_label.text() == str(path)
+    assert window.copy_action.isEnabled()
+    overview = window.panels[0]
+    assert overview.name_label.text() == "churn"
+    assert overview.history_model.rowCount() == 1
+
+
+def test_open_recent_lists_projects_newest_first_and_opens_them(window, tmp_path):
+    first, second = tmp_path / "first.mlops", tmp_path / "second.mlops"
+    Project.create(first).close()
+    Project.create(second).close()
+    window.open_project(first)
+    window.open_project(second)
+    window.recent_menu.aboutToShow.emit()
+    entries = [a for a in window.recent_menu.actions() if a.toolTip().endswith(".mlops")]
+    assert [a.toolTip() for a in entries] == [str(second), str(first)]
+    entries[1].trigger()
+    assert window.context.project.path == first
+    window.close_project()
+    texts = [
+        window.welcome.recent_list.item(i).text() for i in range(window.welcome.recent_list.count())
+    ]
+    assert texts[0].startswith("first")
+
+
+def test_a_missing_recent_project_is_explained_and_forgotten(window, tmp_path):
+    gone = tmp_path / "gone.mlops"
+    Project.create(gone).close()
+    window.open_project(gone)
+    window.close_project()
+    gone.unlink()
+    for suffix in ("-wal", "-shm"):
+        Path(f"{gone}{suffix}").unlink(missing_ok=True)
+    assert not window.open_project(gone)
+    assert "no project file" in window.notifications.messages()[0][1]
+    assert gone not in window.settings.recent_projects()
+
+
+def _drop(window, path: Path):
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    enter = QDragEnterEvent(
+        QPoint(10, 10),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(window, enter)
+    assert enter.isAccepted()
+    drop = QDropEvent(
+        QPointF(10, 10),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(window, drop)
+
+
+def test_dropping_a_project_file_opens_it(window, qtbot, tmp_path):
+    path = tmp_path / "dropped.mlops"
+    Project.create(path).close()
+    _drop(window, path)
+    qtbot.waitUntil(lambda: window.context is not None)
+    assert window.context.project.path == path
+
+
+def test_dropping_something_else_shows_one_sentence_and_changes_nothing(window, qtbot, tmp_path):
+    notes = tmp_path / "notes.csv"
+    notes.write_text("a,b\n1,2\n")
+    before = file_digest(notes)
+    _drop(window, notes)
+    qtbot.waitUntil(lambda: bool(window.notifications.messages()))
+    kind, message = window.notifications.messages()[0]
+    assert kind == "error"
+    assert "not a project file" in message
+    assert "Traceback" not in message
+    assert window.context is None
+    assert file_digest(notes) == before
+
+
+def test_creating_over_an_existing_file_is_refused_with_a_sentence(window, tmp_path):
+    existing = tmp_path / "existing.mlops"
+    existing.write_text("keep me")
+    window.dialogs.new_project_path = lambda folder: existing
+    window.new_project()
+    assert "already exists" in window.notifications.messages()[0][1]
+    assert existing.read_text() == "keep me"
+
+
+def test_save_a_copy_runs_in_the_background_and_reports(window, qtbot, tmp_path):
+    path = tmp_path / "source.mlops"
+    Project.create(path).close()
+    window.open_project(path)
+    dest = tmp_path / "shared.mlops"
+    window.dialogs.copy_path = lambda suggestion: dest
+    window.copy_action.trigger()
+    qtbot.waitUntil(lambda: bool(window.notifications.messages()), timeout=10_000)
+    kind, message = window.notifications.messages()[0]
+    assert kind == "info"
+    assert str(dest) in message
+    with Project.open(dest, read_only=True) as copy:
+        assert copy.uuid == window.context.project.uuid
+
+
+def test_check_project_reports_the_result(window, qtbot, tmp_path):
+    path = tmp_path / "checked.mlops"
+    Project.create(path).close()
+    window.open_project(path)
+    window.check_action.trigger()
+    qtbot.waitUntil(lambda: bool(window.notifications.messages()), timeout=10_000)
+    assert "passed its check" in window.notifications.messages()[0][1]
+
+
+def test_close_returns_to_the_welcome_page(window, tmp_path):
+    path = tmp_path / "p.mlops"
+    Project.create(path).close()
+    window.open_project(path)
+    menu_action(window, "File", "Close Project").trigger()
+    assert window.context is None
+    assert window.pages.currentWidget() is window.welcome
+    assert window.navigation.count() == 0
+
+
+def test_changes_by_another_connection_reach_the_overview(window, qtbot, tmp_path):
+    path = tmp_path / "shared.mlops"
+    Project.create(path).close()
+    window.open_project(path)
+    overview = window.panels[0]
+    with Project.open(path) as other, other.file.transaction():
+        other.file.events.record("test.note", "A teammate's change")
+    qtbot.waitUntil(lambda: overview.history_model.rowCount() == 2, timeout=6000)
+
+
+def test_geometry_is_restored_between_runs(qtbot):
+    first = MainWindow()
+    qtbot.addWidget(first)
+    first.show()
+    qtbot.waitExposed(first)
+    first.setGeometry(20, 30, 760, 520)  # the offscreen screen is 800 x 600
+    size = first.size()
+    first.close()
+    second = MainWindow()
+    qtbot.addWidget(second)
+    assert second.size() == size
+    assert second.size() != MainWindow.default_size
+
+
+def test_about_lists_library_versions(window):
+    from mlops_desktop.qt.dialogs import AboutDialog
+
+    dialog = AboutDialog(None, window)
+    table = dialog.findChild(QTableWidget, "about-versions")
+    names = [table.item(r, 0).text() for r in range(table.rowCount())]
+    for expected in ("Python", "Qt", "SQLite", "pandas", "scikit-learn", "skops"):
+        assert expected in names
+    versions = {table.item(r, 0).text(): table.item(r, 1).text() for r in range(table.rowCount())}
+    assert versions["pandas"][0].isdigit()
+
+
+@pytest.mark.parametrize("shortcut_action", ["new_action", "open_action", "quit_action"])
+def test_main_actions_have_standard_shortcuts(window, shortcut_action):
+    assert not getattr(window, shortcut_action).shortcut().isEmpty()
