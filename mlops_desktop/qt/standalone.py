@@ -16,16 +16,40 @@ from mlops_desktop.qt.workers.tasks import TaskRunner
 from mlops_desktop.resources import resource_path
 from mlops_desktop.services.project import Project
 
+PANELS_BY_NAME = {panel.title.lower().replace(" ", "-"): panel for panel in PANELS}
 
-def run_panel(argv: list[str]) -> int:
-    names = {panel.title.lower().replace(" ", "-"): panel for panel in PANELS}
-    if len(argv) != 2 or argv[0] not in names:
-        print(
-            f"usage: python -m mlops_desktop.qt.standalone {{{','.join(names)}}} PROJECT",
-            file=sys.stderr,
-        )
+
+class PanelWindow(QMainWindow):
+    """A bare window around one panel, with the notification and task areas it relies on."""
+
+    def __init__(self, panel_name: str, project: Project):
+        super().__init__()
+        panel_class = PANELS_BY_NAME[panel_name]
+        self.runner = TaskRunner(self)
+        notifications = NotificationArea()
+        self.context = ProjectContext(project, self.runner, notifications, self)
+        self.panel = panel_class(self.context)
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(notifications)
+        layout.addWidget(self.panel, 1)
+        self.setCentralWidget(central)
+        self.statusBar().addPermanentWidget(TaskArea(self.runner))
+        self.setWindowTitle(f"{panel_class.title} — {project.name}")
+        self.resize(1000, 700)
+
+    def closeEvent(self, event) -> None:
+        self.runner.cancel_all()
+        self.context.close()
+        super().closeEvent(event)
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2 or argv[0] not in PANELS_BY_NAME:
+        names = ",".join(PANELS_BY_NAME)
+        print(f"usage: python -m mlops_desktop.qt.standalone {{{names}}} PROJECT", file=sys.stderr)
         return 1
-    panel_class = names[argv[0]]
     try:
         project = Project.open(Path(argv[1]))
     except UserError as exc:
@@ -33,26 +57,10 @@ def run_panel(argv: list[str]) -> int:
         return 1
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setStyleSheet(resource_path("style.qss").read_text(encoding="utf-8"))
-    window = QMainWindow()
-    runner = TaskRunner(window)
-    notifications = NotificationArea()
-    context = ProjectContext(project, runner, notifications, window)
-    central = QWidget()
-    layout = QVBoxLayout(central)
-    layout.setContentsMargins(0, 0, 0, 0)
-    layout.addWidget(notifications)
-    layout.addWidget(panel_class(context), 1)
-    window.setCentralWidget(central)
-    window.statusBar().addPermanentWidget(TaskArea(runner))
-    window.setWindowTitle(f"{panel_class.title} — {project.name}")
-    window.resize(1000, 700)
+    window = PanelWindow(argv[0], project)
     window.show()
-    try:
-        return app.exec()
-    finally:
-        runner.cancel_all()
-        context.close()
+    return app.exec()
 
 
 if __name__ == "__main__":
-    raise SystemExit(run_panel(sys.argv[1:]))
+    raise SystemExit(main(sys.argv[1:]))
