@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import os
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mlops_desktop.domain.project import CheckReport, Event, ProjectInfo
 from mlops_desktop.domain.tasks import TaskState
 from mlops_desktop.store import ProjectFile, copies, health
+
+if TYPE_CHECKING:
+    from mlops_desktop.services.datasets import Datasets
 
 
 class Project:
@@ -53,6 +58,13 @@ class Project:
     @property
     def read_only(self) -> bool:
         return self.file.read_only
+
+    @cached_property
+    def datasets(self) -> Datasets:
+        """Import, version, load and export datasets."""
+        from mlops_desktop.services.datasets import Datasets
+
+        return Datasets(self)
 
     def info(self) -> ProjectInfo:
         row = self.file.project_row()

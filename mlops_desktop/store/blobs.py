@@ -23,7 +23,9 @@ WORTH_COMPRESSING = 0.9
 _TRIAL_BYTES = 64 * 1024
 
 
-def _encode(chunk: bytes) -> tuple[str, bytes]:
+def _encode(chunk: bytes, compress: bool) -> tuple[str, bytes]:
+    if not compress:
+        return "raw", chunk
     trial = chunk[:_TRIAL_BYTES]
     if trial and len(zlib.compress(trial, 1)) < WORTH_COMPRESSING * len(trial):
         packed = zlib.compress(chunk, 6)
@@ -55,14 +57,15 @@ class BlobStore:
     def _conn(self):
         return self._project.conn
 
-    def put(self, data: bytes) -> str:
-        """Store ``data`` (if new) and return its sha256."""
+    def put(self, data: bytes, compress: bool = True) -> str:
+        """Store ``data`` (if new) and return its sha256. Pass ``compress=False`` for payloads
+        that are compressed already (Parquet, zip), which would only cost time."""
         sha = hashlib.sha256(data).hexdigest()
         if self.has(sha):
             return sha
         view = memoryview(data)
         chunks = (bytes(view[i : i + CHUNK_SIZE]) for i in range(0, len(data), CHUNK_SIZE))
-        return self._store(chunks, known_sha=sha)
+        return self._store(chunks, known_sha=sha, compress=compress)
 
     def put_stream(self, stream: BinaryIO, state: TaskState | None = None, total: int = 0) -> str:
         """Store a file-like object chunk by chunk, without holding it in memory."""
@@ -74,6 +77,7 @@ class BlobStore:
         known_sha: str | None = None,
         state: TaskState | None = None,
         total: int = 0,
+        compress: bool = True,
     ) -> str:
         digest = hashlib.sha256()
         size = seq = 0
@@ -87,7 +91,7 @@ class BlobStore:
                 if state is not None:
                     state.check_cancelled()
                 digest.update(chunk)
-                codec, data = _encode(chunk)
+                codec, data = _encode(chunk, compress)
                 conn.execute(
                     "INSERT INTO blob_chunks (blob_id, seq, codec, data) VALUES (?, ?, ?, ?)",
                     (blob_id, seq, codec, data),

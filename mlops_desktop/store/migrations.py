@@ -65,6 +65,48 @@ MIGRATIONS: tuple[Migration, ...] = (
         );
         """,
     ),
+    Migration(
+        2,
+        "datasets and their immutable versions, stored as Parquet parts",
+        """
+        CREATE TABLE datasets (
+            uuid TEXT PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            created_at TEXT NOT NULL,
+            created_by TEXT NOT NULL
+        );
+        CREATE TABLE dataset_versions (
+            uuid TEXT PRIMARY KEY,
+            dataset_uuid TEXT NOT NULL REFERENCES datasets (uuid),
+            version INTEGER NOT NULL CHECK (version >= 1),
+            parent_uuid TEXT REFERENCES dataset_versions (uuid),
+            recipe TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(recipe)),
+            source TEXT CHECK (source IS NULL OR json_valid(source)),
+            rows INTEGER NOT NULL,
+            columns INTEGER NOT NULL,
+            schema TEXT NOT NULL CHECK (json_valid(schema)),
+            profile_sha256 TEXT REFERENCES blobs (sha256),
+            notes TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(notes)),
+            created_at TEXT NOT NULL,
+            created_by TEXT NOT NULL,
+            UNIQUE (dataset_uuid, version)
+        );
+        CREATE INDEX dataset_versions_parent ON dataset_versions (parent_uuid);
+        CREATE TABLE dataset_version_parts (
+            version_uuid TEXT NOT NULL REFERENCES dataset_versions (uuid) ON DELETE CASCADE,
+            seq INTEGER NOT NULL,
+            rows INTEGER NOT NULL,
+            blob_sha256 TEXT NOT NULL REFERENCES blobs (sha256),
+            PRIMARY KEY (version_uuid, seq)
+        );
+        CREATE INDEX dataset_version_parts_blob ON dataset_version_parts (blob_sha256);
+        -- A version is a fact about the past: lineage and reproducibility depend on it.
+        CREATE TRIGGER dataset_versions_are_immutable BEFORE UPDATE ON dataset_versions
+        BEGIN
+            SELECT RAISE(ABORT, 'dataset versions are immutable');
+        END;
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

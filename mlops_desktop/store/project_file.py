@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     import sqlite_utils
 
     from mlops_desktop.store.blobs import BlobStore
+    from mlops_desktop.store.datasets import DatasetRepository
     from mlops_desktop.store.events import EventLog
     from mlops_desktop.store.settings import Settings
 
@@ -38,6 +39,9 @@ log = logging.getLogger(__name__)
 APPLICATION_ID = 0x4D4C4F44
 PROJECT_SUFFIX = ".mlops"
 BUSY_TIMEOUT_MS = 10_000
+PAGE_SIZE = 65536
+#: Page cache per connection, in KiB (SQLite's default of 2 MB holds only 31 large pages).
+CACHE_KIB = 32_768
 
 
 def _is_corruption(exc: sqlite3.DatabaseError) -> bool:
@@ -79,6 +83,9 @@ class ProjectFile:
                 f"Cannot create a project in {path.parent} ({exc}): choose a folder you can write."
             ) from None
         try:
+            # Large pages: most bytes are blob chunks, which 64 KiB pages write several times
+            # faster than 4 KiB ones (measured 0.06 s against 0.17 s for 48 MB).
+            conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
             conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             conn.execute("BEGIN IMMEDIATE")
             now = utc_now()
@@ -143,6 +150,7 @@ class ProjectFile:
     def _configure(self) -> None:
         c = self.conn
         c.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        c.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
         c.execute("PRAGMA foreign_keys = ON")
         if self.read_only:
             c.execute("PRAGMA query_only = ON")
@@ -179,9 +187,6 @@ class ProjectFile:
 
     def close(self) -> None:
         if self.conn is not None:
-            with contextlib.suppress(sqlite3.Error):
-                if not self.read_only:
-                    self.conn.execute("PRAGMA optimize")
             self.conn.close()
             self.conn = None
             log.info("closed project %s", self.path)
@@ -207,14 +212,40 @@ class ProjectFile:
             return
         # IMMEDIATE takes the write lock up front: a deferred transaction that later upgrades
         # can fail with SQLITE_BUSY at once, which the busy timeout cannot retry.
-        self.conn.execute("BEGIN IMMEDIATE")
         try:
-            yield self.conn
-        except BaseException:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
+            raise self._explain_write_error(exc) from None
+
+    def _explain_write_error(self, exc: sqlite3.OperationalError) -> Exception:
+        """The common reasons a write fails, as sentences; anything else unchanged."""
+        text = str(exc).lower()
+        name = self.path.name
+        if "full" in text:
+            return ProjectFileError(
+                f"The disk holding {name} is full, so nothing was saved: free some space and "
+                "try again."
+            )
+        if "locked" in text or "busy" in text:
+            return ProjectFileError(
+                f"{name} is busy: another program kept it locked for over "
+                f"{BUSY_TIMEOUT_MS // 1000} seconds, so nothing was saved. Try again."
+            )
+        if "readonly" in text or "read-only" in text:
+            return ReadOnlyProjectError(
+                f"{name} cannot be written (it became read-only), so nothing was saved: "
+                "check the file's permissions, or save a copy elsewhere."
+            )
+        return exc
 
     @cached_property
     def db(self) -> sqlite_utils.Database:
@@ -271,6 +302,12 @@ class ProjectFile:
         from mlops_desktop.store.blobs import BlobStore
 
         return BlobStore(self)
+
+    @cached_property
+    def datasets(self) -> DatasetRepository:
+        from mlops_desktop.store.datasets import DatasetRepository
+
+        return DatasetRepository(self)
 
     @cached_property
     def events(self) -> EventLog:

@@ -136,7 +136,9 @@ def test_damage_inside_the_file_is_reported_as_corruption(project):
     project.close()
     data = bytearray(path.read_bytes())
     # Keep page 1 (header and schema) and fill every other page with noise.
-    page_size = struct.unpack(">H", data[16:18])[0]
+    page_size = struct.unpack(">H", data[16:18])[0] or 1
+    page_size = 65536 if page_size == 1 else page_size
+    assert len(data) > page_size
     data[page_size:] = b"\xff" * (len(data) - page_size)
     path.write_bytes(bytes(data))
     with pytest.raises(CorruptProjectError, match="damaged"):
@@ -189,9 +191,9 @@ def test_nested_transactions_become_savepoints(project):
 SHIPPED = migrations.MIGRATIONS
 
 
-def _add_migration(monkeypatch, sql="CREATE TABLE datasets (uuid TEXT PRIMARY KEY, name TEXT);"):
+def _add_migration(monkeypatch, sql="CREATE TABLE extra_things (uuid TEXT PRIMARY KEY, name TEXT);"):
     """Pretend this version ships one more migration than the file was made with."""
-    extra = Migration(SHIPPED[-1].version + 1, "test: datasets", sql)
+    extra = Migration(SHIPPED[-1].version + 1, "test: extra things", sql)
     monkeypatch.setattr(migrations, "MIGRATIONS", (*SHIPPED, extra))
     monkeypatch.setattr(migrations, "LATEST_VERSION", extra.version)
     return extra
@@ -203,10 +205,9 @@ def test_an_older_project_is_migrated_on_open_and_the_migration_recorded(project
     extra = _add_migration(monkeypatch)
     with ProjectFile.open(path) as opened:
         assert opened.schema_version == extra.version
-        assert "datasets" in opened.table_names()
+        assert "extra_things" in opened.table_names()
         names = [r[0] for r in opened.conn.execute("SELECT name FROM migrations")]
-        assert names[-1] == "test: datasets"
-        assert opened.counts()["datasets"] == 0
+        assert names[-1] == "test: extra things"
 
 
 def test_a_failing_migration_leaves_the_file_at_its_old_version(project, monkeypatch):
@@ -218,7 +219,7 @@ def test_a_failing_migration_leaves_the_file_at_its_old_version(project, monkeyp
     _add_migration(monkeypatch, sql="CREATE TABLE ok (x); SELECT * FROM no_such_table;")
     with pytest.raises(sqlite3.OperationalError):
         ProjectFile.open(path)
-    assert pragma(path, "user_version") == 1
+    assert pragma(path, "user_version") == SHIPPED[-1].version
     conn = sqlite3.connect(path)
     assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'ok'").fetchone()[0] == 0
     conn.close()

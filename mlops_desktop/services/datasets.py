@@ -1,0 +1,275 @@
+"""Dataset use cases: import, save a version, load, profile, export."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mlops_desktop.domain.dataset import (
+    DatasetVersion,
+    SourceFile,
+    VersionRef,
+    check_name,
+    name_from_file,
+)
+from mlops_desktop.domain.errors import UserError
+from mlops_desktop.domain.profile import TableProfile, profile_table
+from mlops_desktop.domain.tasks import SubTask, TaskState
+from mlops_desktop.services import tabular
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+
+    from mlops_desktop.services.project import Project
+    from mlops_desktop.services.sniffing import ImportSettings
+
+
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=max(os.cpu_count() or 1, 2))
+
+
+class Datasets:
+    """The datasets of one project: ``project.datasets``."""
+
+    def __init__(self, project: Project):
+        self._project = project
+        self._repo = project.file.datasets
+
+    def list(self) -> list[DatasetVersion]:
+        return self._repo.all()
+
+    def get(self, ref: VersionRef | str) -> DatasetVersion:
+        return self._repo.get(ref)
+
+    def _resolve(self, ref: DatasetVersion | VersionRef | str) -> DatasetVersion:
+        return ref if isinstance(ref, DatasetVersion) else self._repo.get(ref)
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def load_table(self, ref: DatasetVersion | VersionRef | str) -> pa.Table:
+        """The version's data, every part's hash verified."""
+        version = self._resolve(ref)
+        blobs = self._project.file.blobs
+        parts = [blobs.get(sha) for sha in version.parts]
+        with _pool() as pool:
+            return tabular.decode_parts(parts, pool.map)
+
+    def load_frame(self, ref: DatasetVersion | VersionRef | str) -> pd.DataFrame:
+        return self.load_table(ref).to_pandas()
+
+    def profile(self, ref: DatasetVersion | VersionRef | str) -> TableProfile:
+        version = self._resolve(ref)
+        if version.profile_sha256 is None:
+            raise UserError(f"{version.label} has no stored profile.")
+        return TableProfile.from_json(
+            json.loads(self._project.file.blobs.get(version.profile_sha256))
+        )
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def save_table(
+        self,
+        table: pa.Table,
+        name: str,
+        *,
+        parent: DatasetVersion | None = None,
+        recipe: list | None = None,
+        source: SourceFile | None = None,
+        notes: list[str] | None = None,
+        state: TaskState | None = None,
+    ) -> DatasetVersion:
+        """Profile and store ``table`` as the next version of dataset ``name``, all or nothing."""
+        name = check_name(name)
+        table, renamed = tabular.normalise(table)
+        notes = [*(notes or []), *renamed]
+        if state is not None:
+            state.set_progress(None, "Profiling and compressing")
+        with _pool() as pool:
+            # Parts are queued first and the columns' profiles behind them, so both keep every
+            # core busy: Arrow's kernels and the Parquet writer release the GIL.
+            encoding = [
+                pool.submit(tabular.encode_part, table.slice(*piece), dictionary)
+                for piece in tabular.part_slices(table.num_rows)
+                for dictionary in [tabular.dictionary_columns(table)]
+            ]
+            profile = profile_table(table, state, pool.map)
+            parts = [
+                (future.result(), length)
+                for future, (_, length) in zip(
+                    encoding, tabular.part_slices(table.num_rows), strict=True
+                )
+            ]
+        if state is not None:
+            state.check_cancelled()
+            state.set_progress(None, "Saving")
+        profile_bytes = json.dumps(profile.to_json(), allow_nan=False).encode()
+        file = self._project.file
+        with file.transaction():
+            shas = [(file.blobs.put(data, compress=False), rows) for data, rows in parts]
+            version = self._repo.add(
+                name,
+                tabular.schema_of(profile),
+                table.num_rows,
+                shas,
+                file.blobs.put(profile_bytes),
+                parent_uuid=parent.uuid if parent else None,
+                recipe=recipe,
+                source=source,
+                notes=notes,
+            )
+            if parent is not None:
+                summary = f"Cleaned {parent.label} into {version.label}"
+            elif source is not None:
+                summary = f"Imported {source.name} as {version.label}"
+            else:
+                summary = f"Saved {version.label}"
+            file.events.record(
+                "dataset.version",
+                f"{summary} ({version.rows:,} rows × {version.columns} columns)",
+                "dataset_version",
+                version.uuid,
+            )
+        return version
+
+    def import_file(
+        self,
+        source: str | os.PathLike,
+        name: str | None = None,
+        settings: ImportSettings | None = None,
+        state: TaskState | None = None,
+    ) -> DatasetVersion:
+        """Read a file (or ``sklearn:NAME``) and store it as the next version of ``name``."""
+        from mlops_desktop.services.importing import SKLEARN_PREFIX, read_source
+
+        text = str(source)
+        if name is None:
+            stem = (
+                text[len(SKLEARN_PREFIX) :] if text.startswith(SKLEARN_PREFIX) else Path(text).stem
+            )
+            name = name_from_file(stem)
+        check_name(name)
+        read_state = SubTask(state, 0.0, 0.6) if state is not None else None
+        read = read_source(source, settings, read_state)
+        return self.save_table(read.table, name, source=read.source, notes=read.notes, state=state)
+
+    def clean(
+        self,
+        ref: DatasetVersion | VersionRef | str,
+        steps: list,
+        name: str | None = None,
+        state: TaskState | None = None,
+    ) -> tuple[DatasetVersion, list]:
+        """Apply a recipe to a version and save the result as the next version (of ``name``,
+        by default the same dataset). Returns the new version and each step's report."""
+        from mlops_desktop.domain.recipe import apply_recipe, recipe_to_json
+
+        parent = self._resolve(ref)
+        if not steps:
+            raise UserError("The recipe has no steps: add at least one before saving.")
+        if state is not None:
+            state.set_progress(None, f"Loading {parent.label}")
+        frame = self.load_frame(parent)
+        apply_state = SubTask(state, 0.0, 0.5) if state is not None else None
+        cleaned, reports = apply_recipe(frame, steps, apply_state)
+        if cleaned.shape[1] == 0:
+            raise UserError("The recipe removes every column: nothing would be left to save.")
+        notes = [f"{r.description}: {r.summary()}" for r in reports]
+        notes += [note for r in reports for note in r.notes]
+        version = self.save_table(
+            tabular.frame_to_table(cleaned),
+            name or parent.name,
+            parent=parent,
+            recipe=recipe_to_json(steps)["steps"],
+            notes=notes,
+            state=state,
+        )
+        return version, reports
+
+    def diff(self, a: DatasetVersion | VersionRef | str, b: DatasetVersion | VersionRef | str):
+        """Rows and columns added or removed between two versions, and their statistics."""
+        from mlops_desktop.domain.diff import diff
+
+        va, vb = self._resolve(a), self._resolve(b)
+        return diff(
+            va.label,
+            self.load_frame(va),
+            self.profile(va),
+            vb.label,
+            self.load_frame(vb),
+            self.profile(vb),
+        )
+
+    def export(self, ref: DatasetVersion | VersionRef | str, path: str | os.PathLike) -> Path:
+        """Write the version to ``path`` (.csv or .parquet); the file appears complete or not
+        at all."""
+        import pyarrow.csv as pacsv
+        import pyarrow.parquet as pq
+
+        path = Path(path).expanduser().absolute()
+        suffix = path.suffix.lower()
+        if suffix not in (".csv", ".parquet"):
+            raise UserError(
+                f"Cannot export to {path.name}: the file name must end in .csv or .parquet."
+            )
+        if not path.parent.is_dir():
+            raise UserError(f"The folder {path.parent} does not exist: choose another.")
+        table = self.load_table(ref)
+        partial = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.partial")
+        try:
+            if suffix == ".csv":
+                pacsv.write_csv(table, partial)
+            else:
+                pq.write_table(table, partial, compression="zstd")
+            os.replace(partial, path)
+        except OSError as exc:
+            partial.unlink(missing_ok=True)
+            raise UserError(
+                f"Could not write {path} ({exc.strerror or exc}): check the folder's free "
+                "space and permissions."
+            ) from None
+        return path
+
+
+def import_task(
+    project_path: str, source: str, name: str | None, settings: dict | None, state: TaskState
+) -> DatasetVersion:
+    """Task function for importing in a child process (it opens its own connection)."""
+    from mlops_desktop.services.project import Project
+    from mlops_desktop.services.sniffing import ImportSettings
+
+    with Project.open(project_path) as project:
+        parsed = ImportSettings.from_json(settings) if settings is not None else None
+        return project.datasets.import_file(source, name, parsed, state)
+
+
+def clean_task(
+    project_path: str, version_uuid: str, recipe: list, name: str | None, state: TaskState
+) -> DatasetVersion:
+    """Task function: apply a recipe in a child process and save the new version."""
+    from mlops_desktop.domain.recipe import recipe_from_json
+    from mlops_desktop.services.project import Project
+
+    with Project.open(project_path) as project:
+        parent = project.file.datasets.by_uuid(version_uuid)
+        version, _ = project.datasets.clean(parent, recipe_from_json(recipe), name, state)
+        return version
+
+
+def diff_task(project_path: str, uuid_a: str, uuid_b: str, state: TaskState):
+    from mlops_desktop.services.project import Project
+
+    with Project.open(project_path, read_only=True) as project:
+        repo = project.file.datasets
+        return project.datasets.diff(repo.by_uuid(uuid_a), repo.by_uuid(uuid_b))
+
+
+def load_table_task(project_path: str, version_uuid: str, state: TaskState) -> pa.Table:
+    from mlops_desktop.services.project import Project
+
+    with Project.open(project_path, read_only=True) as project:
+        return project.datasets.load_table(project.file.datasets.by_uuid(version_uuid))

@@ -1,0 +1,395 @@
+"""Reading raw files (and scikit-learn's bundled datasets) into Arrow tables.
+
+``read_source`` is the one way in: it checks the file, reads it with the chosen settings,
+fingerprints the raw bytes, and explains every refusal in a sentence naming the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+
+from mlops_desktop.domain.dataset import SourceFile
+from mlops_desktop.domain.errors import UserError
+from mlops_desktop.domain.tasks import TaskState
+from mlops_desktop.services import tabular
+from mlops_desktop.services.sniffing import DELIMITERS, ImportSettings, detect
+
+SKLEARN_PREFIX = "sklearn:"
+#: scikit-learn's datasets that ship with it (no download), for teaching.
+SKLEARN_DATASETS = {
+    "iris": "load_iris",
+    "wine": "load_wine",
+    "breast_cancer": "load_breast_cancer",
+    "diabetes": "load_diabetes",
+    "digits": "load_digits",
+    "linnerud": "load_linnerud",
+}
+PREVIEW_ROWS = 100
+BLOCK_BYTES = 16 << 20
+_READ_CHUNK = 1 << 20
+
+
+@dataclass
+class SourceTable:
+    """What reading a source produced: the table, its fingerprint and any notes."""
+
+    table: pa.Table
+    source: SourceFile
+    notes: list[str] = field(default_factory=list)
+
+
+class _Fingerprint:
+    """Hashes a file (and counts its quote characters) on a thread of its own, reporting
+    progress and honouring cancel, while pyarrow parses the same file natively."""
+
+    def __init__(self, path: Path, state: TaskState | None, quote: bytes = b'"'):
+        self.path, self.state, self.quote = path, state, quote
+        self.digest = hashlib.sha256()
+        self.quotes = 0
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="fingerprint", daemon=True)
+
+    def start(self) -> _Fingerprint:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        try:
+            total = self.path.stat().st_size or 1
+            done = 0
+            with self.path.open("rb") as f:
+                while chunk := f.read(_READ_CHUNK):
+                    if self.state is not None:
+                        self.state.check_cancelled()
+                        self.state.set_progress(done / total, "Reading")
+                    self.digest.update(chunk)
+                    self.quotes += chunk.count(self.quote)
+                    done += len(chunk)
+        except OSError as exc:
+            self.error = UserError(
+                f"{self.path.name} could not be read to the end ({exc.strerror or exc}): it may "
+                "have been deleted or moved while it was being imported. Nothing was imported."
+            )
+        except BaseException as exc:  # handed to the importing thread, which raises it
+            self.error = exc
+
+    def result(self) -> str:
+        self._thread.join()
+        if self.error is not None:
+            raise self.error
+        return self.digest.hexdigest()
+
+
+def file_sha256(path: Path, state: TaskState | None = None) -> str:
+    digest = hashlib.sha256()
+    total = path.stat().st_size or 1
+    done = 0
+    with path.open("rb") as f:
+        while chunk := f.read(_READ_CHUNK):
+            if state is not None:
+                state.check_cancelled()
+                state.set_progress(done / total, "Fingerprinting")
+            digest.update(chunk)
+            done += len(chunk)
+    return digest.hexdigest()
+
+
+def _fingerprint(path: Path) -> tuple[int, int, int]:
+    st = path.stat()
+    return st.st_size, st.st_mtime_ns, st.st_ino
+
+
+def _binary_columns(table: pa.Table) -> list[str]:
+    return [f.name for f in table.schema if pa.types.is_binary(f.type)]
+
+
+def _leading_blank_lines(path: Path, settings: ImportSettings, whitespace: str) -> int:
+    """How many lines before the first one with content (the header, or the first row)."""
+    with path.open(encoding=settings.encoding, errors="replace", newline="") as f:
+        for count, line in enumerate(f):
+            if line.strip(whitespace + "\n"):
+                return count
+            if count > 10_000:
+                break
+    return 0
+
+
+def _without_whitespace_lines(table: pa.Table, whitespace: str) -> pa.Table:
+    """Lines of only spaces are blank, as in pandas. pyarrow keeps them, which only shows in
+    one-column files (elsewhere such a line has too few fields and is skipped as blank).
+    A value with a line break came from quotes, so it is data, not a blank line."""
+    import pyarrow.compute as pc
+
+    if table.num_columns != 1 or not pa.types.is_string(table.schema.types[0]):
+        return table
+    spaces = re.escape(whitespace.replace("\r", ""))
+    blank = pc.fill_null(pc.match_substring_regex(table.column(0), f"^[{spaces}]+$"), False)
+    return table.filter(pc.invert(blank)) if pc.any(blank).as_py() else table
+
+
+def _last_value_ends_a_line(table: pa.Table) -> bool:
+    if table.num_rows == 0 or table.num_columns == 0:
+        return False
+    last = table.column(table.num_columns - 1)[table.num_rows - 1].as_py()
+    return isinstance(last, str) and last.endswith(("\n", "\r"))
+
+
+def _unbalanced_quote(path: Path, settings: ImportSettings) -> bool:
+    """True if the file ends inside a quoted field. Only run on suspicion: it tokenises the
+    whole file again, with pandas' C tokenizer, which says so where pyarrow stays silent."""
+    import pandas as pd
+
+    try:
+        for _ in pd.read_csv(
+            path,
+            sep=settings.delimiter,
+            header=None,
+            dtype=str,
+            encoding=settings.encoding,
+            engine="c",
+            on_bad_lines="skip",
+            chunksize=100_000,
+        ):
+            pass
+    except pd.errors.ParserError as exc:
+        return "EOF inside string" in str(exc)
+    except (UnicodeDecodeError, pd.errors.EmptyDataError):
+        return False
+    return False
+
+
+def _read_csv(path: Path, settings: ImportSettings, state: TaskState | None, rows: int | None):
+    import pyarrow.csv as pacsv
+
+    whitespace = " \t\r\f\v".replace(settings.delimiter, "")
+
+    def blank_row_handler(row) -> str:
+        # Lines of only spaces are blank lines (as pandas reads them), not short rows.
+        return "skip" if not (row.text or "").strip(whitespace) else "error"
+
+    def options(newlines_in_values: bool):
+        read = pacsv.ReadOptions(
+            skip_rows=_leading_blank_lines(path, settings, whitespace),
+            encoding="utf8" if settings.encoding in ("utf-8", "utf-8-sig") else settings.encoding,
+            autogenerate_column_names=not settings.header,
+            # Fewer, larger chunks make every later kernel faster; parsing stays parallel.
+            block_size=BLOCK_BYTES,
+        )
+        parse = pacsv.ParseOptions(
+            delimiter=settings.delimiter,
+            newlines_in_values=newlines_in_values,
+            invalid_row_handler=blank_row_handler,
+        )
+        convert = pacsv.ConvertOptions(decimal_point=settings.decimal, strings_can_be_null=True)
+        return read, parse, convert
+
+    def attempt(newlines_in_values: bool):
+        read, parse, convert = options(newlines_in_values)
+        if rows is None:
+            return pacsv.read_csv(path, read, parse, convert)
+        with path.open("rb") as f:
+            head = _complete_lines(f.read(1 << 20), path.stat().st_size)
+        return pacsv.read_csv(io.BytesIO(head), read, parse, convert)
+
+    fingerprint = _Fingerprint(path, state).start() if rows is None else None
+    try:
+        try:
+            table = attempt(newlines_in_values=False)
+        except pa.ArrowInvalid as exc:
+            if "out of sync" not in str(exc) and "newlines_in_values" not in str(exc):
+                raise
+            # A quoted value spans lines: the fast parallel chunker cannot split this file.
+            table = attempt(newlines_in_values=True)
+    except pa.ArrowInvalid as exc:
+        raise UserError(_explain_csv_error(path, settings, str(exc))) from None
+    except UnicodeDecodeError as exc:
+        raise UserError(
+            f"{path.name} has bytes that are not valid {settings.encoding} (at byte "
+            f"{exc.start}): choose its real encoding, for example cp1252 or utf-16."
+        ) from None
+    finally:
+        digest = fingerprint.result() if fingerprint is not None else None
+    if rows is not None:
+        return table.slice(0, rows), None
+    # pyarrow ends a quoted field that is never closed at the end of the file without a word;
+    # an odd number of quotes, or a last value that swallowed a line break, is the trace.
+    suspicious = fingerprint.quotes % 2 == 1 or _last_value_ends_a_line(table)
+    if suspicious and _unbalanced_quote(path, settings):
+        raise UserError(
+            f'{path.name} has a quote (") that is never closed, so its last field runs to '
+            "the end of the file: fix the quoting and import it again."
+        )
+    table = _without_whitespace_lines(table, whitespace)
+    binary = _binary_columns(table)
+    if binary:
+        raise UserError(
+            f"{path.name}: column {binary[0]!r} has bytes that are not valid "
+            f"{settings.encoding}: choose the file's real encoding (for example cp1252 "
+            "or utf-16) and import it again."
+        )
+    return table, digest
+
+
+def _complete_lines(data: bytes, size: int) -> bytes:
+    """A preview reads the start of a file: drop a last line the cut may have broken."""
+    if len(data) >= size or b"\n" not in data:
+        return data
+    return data[: data.rindex(b"\n") + 1]
+
+
+def _explain_csv_error(path: Path, settings: ImportSettings, message: str) -> str:
+    where = DELIMITERS.get(settings.delimiter, repr(settings.delimiter))
+    columns = re.search(r"Expected (\d+) columns, got (\d+): ?(.*)", message, re.S)
+    if columns:
+        expected, got, text = columns.groups()
+        text = text.strip().splitlines()[0][:60] if text.strip() else ""
+        return (
+            f"{path.name}: a row has {got} fields where the first row has {expected}"
+            f"{f' ({text!r})' if text else ''}. Check the delimiter ({where}) and the quoting, "
+            "or fix that row."
+        )
+    if "Empty CSV file" in message or "empty" in message.lower():
+        return f"{path.name} is empty: there is nothing to import."
+    return (
+        f"{path.name} could not be read as delimited text ({message.strip()}): check the settings."
+    )
+
+
+def _read_parquet(path: Path) -> pa.Table:
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.read_table(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise UserError(
+            f"{path.name} is not a readable Parquet file ({exc}): check that it is the right "
+            "file and that it was copied completely."
+        ) from None
+
+
+def _read_jsonl(path: Path, rows: int | None) -> pa.Table:
+    import pyarrow.json as pajson
+
+    try:
+        if rows is None:
+            return pajson.read_json(path)
+        with path.open("rb") as f:
+            head = _complete_lines(f.read(1 << 20), path.stat().st_size)
+        return pajson.read_json(io.BytesIO(head)).slice(0, rows)
+    except pa.ArrowInvalid as exc:
+        raise UserError(
+            f"{path.name} is not valid JSON Lines ({exc}): each line must be one JSON object."
+        ) from None
+
+
+def _read_xlsx(path: Path, settings: ImportSettings, rows: int | None) -> pa.Table:
+    import zipfile
+
+    import pandas as pd
+
+    try:
+        frame = pd.read_excel(
+            path,
+            sheet_name=settings.sheet if settings.sheet else 0,
+            header=0 if settings.header else None,
+            nrows=rows,
+            engine="openpyxl",
+        )
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise UserError(
+            f"{path.name} could not be read as an Excel workbook ({exc}): save it as .xlsx "
+            "from your spreadsheet program and try again."
+        ) from None
+    return tabular.frame_to_table(frame)
+
+
+def sklearn_frame(name: str):
+    """A bundled scikit-learn dataset as one DataFrame, features and target together."""
+    if name not in SKLEARN_DATASETS:
+        raise UserError(
+            f"scikit-learn has no bundled dataset {name!r}: choose one of "
+            f"{', '.join(SKLEARN_DATASETS)}."
+        )
+    import sklearn.datasets
+
+    bunch = getattr(sklearn.datasets, SKLEARN_DATASETS[name])(as_frame=True)
+    frame = bunch.frame
+    target_names = getattr(bunch, "target_names", None)
+    if name in ("iris", "wine", "breast_cancer") and target_names is not None:
+        # Class labels read better than codes when teaching.
+        frame["target"] = [str(target_names[i]) for i in frame["target"]]
+    return frame
+
+
+def read_source(
+    source: str | os.PathLike,
+    settings: ImportSettings | None = None,
+    state: TaskState | None = None,
+    rows: int | None = None,
+) -> SourceTable:
+    """Read ``source`` (a path, or ``sklearn:NAME``) into an Arrow table.
+
+    ``rows`` limits the read for a preview. Raises ``UserError`` naming the file and what is
+    wrong with it, and ``Cancelled`` if ``state`` is cancelled.
+    """
+    text = str(source)
+    if text.startswith(SKLEARN_PREFIX):
+        name = text[len(SKLEARN_PREFIX) :]
+        frame = sklearn_frame(name)
+        if rows is not None:
+            frame = frame.head(rows)
+        table = tabular.frame_to_table(frame)
+        digest = hashlib.sha256(frame.to_csv(index=False).encode()).hexdigest()
+        return SourceTable(table, SourceFile(text, digest, "sklearn"))
+    path = Path(source)
+    if settings is None:
+        settings = detect(path).settings
+    settings.check()
+    if not path.is_file():
+        raise UserError(f"{path} does not exist or is not a file: check the path.")
+    if path.stat().st_size == 0:
+        raise UserError(f"{path.name} is empty: there is nothing to import.")
+    before = _fingerprint(path)
+    digest = None
+    try:
+        if settings.format == "csv":
+            table, digest = _read_csv(path, settings, state, rows)
+        elif settings.format == "parquet":
+            table = _read_parquet(path)
+        elif settings.format == "jsonl":
+            table = _read_jsonl(path, rows)
+        else:
+            table = _read_xlsx(path, settings, rows)
+    except OSError as exc:
+        raise UserError(
+            f"{path.name} could not be read to the end ({exc.strerror or exc}): it may have "
+            "been deleted or moved while it was being imported. Nothing was imported."
+        ) from None
+    if rows is not None:
+        return SourceTable(table.slice(0, rows), SourceFile(path.name, "", settings.format))
+    if digest is None:
+        digest = file_sha256(path, state)
+    try:
+        changed = _fingerprint(path) != before
+    except FileNotFoundError:
+        changed = True
+    if changed:
+        raise UserError(
+            f"{path.name} was changed or deleted while it was being imported, so nothing was "
+            "imported: import it again once it is complete."
+        )
+    if table.num_columns == 0:
+        raise UserError(f"{path.name} has no columns: there is nothing to import.")
+    if table.num_rows == 0:
+        raise UserError(f"{path.name} has column names but no rows: there is nothing to import.")
+    if state is not None:
+        state.check_cancelled()
+    return SourceTable(table, SourceFile(path.name, digest, settings.format, settings.to_json()))

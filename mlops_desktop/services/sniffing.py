@@ -1,0 +1,238 @@
+"""Guessing how a file is written: its format, encoding, delimiter, header and decimal mark.
+
+Each guess comes with the reason for it, shown next to the setting so the user can judge it
+and override it.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from mlops_desktop.domain.errors import UserError
+
+SAMPLE_BYTES = 256 * 1024
+SAMPLE_LINES = 200
+DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "vertical bar"}
+FORMATS = ("csv", "parquet", "jsonl", "xlsx")
+ENCODINGS = ("utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "cp1252", "latin-1")
+_EXTENSIONS = {
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".tab": "csv",
+    ".txt": "csv",
+    ".dat": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".xlsx": "xlsx",
+    ".xlsm": "xlsx",
+}
+_NUMBER_POINT = re.compile(r"^[+-]?\d*\.\d+(?:[eE][+-]?\d+)?$|^[+-]?\d+$")
+_NUMBER_COMMA = re.compile(r"^[+-]?\d*,\d+$")
+
+
+@dataclass
+class ImportSettings:
+    """How to read a file; every field can be overridden by the user."""
+
+    format: str = "csv"
+    encoding: str = "utf-8"
+    delimiter: str = ","
+    header: bool = True
+    decimal: str = "."
+    sheet: str | None = None
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict | None) -> ImportSettings:
+        return cls(**(data or {}))
+
+    def check(self) -> None:
+        if self.format not in FORMATS:
+            raise UserError(f"Unknown format {self.format!r}: choose one of {', '.join(FORMATS)}.")
+        if self.format == "csv":
+            try:
+                codecs.lookup(self.encoding)
+            except LookupError:
+                raise UserError(
+                    f"Unknown encoding {self.encoding!r}: try utf-8, utf-16 or cp1252."
+                ) from None
+            if len(self.delimiter) != 1 or self.delimiter in '\r\n"':
+                raise UserError(
+                    f"The delimiter must be one character other than a quote or a line break, "
+                    f"not {self.delimiter!r}."
+                )
+            if self.decimal not in (".", ","):
+                raise UserError(f"The decimal mark must be '.' or ',', not {self.decimal!r}.")
+            if self.decimal == self.delimiter:
+                raise UserError(
+                    "The decimal mark and the delimiter are both "
+                    f"{self.delimiter!r}: choose a different delimiter or decimal mark."
+                )
+
+
+@dataclass
+class Detection:
+    settings: ImportSettings
+    reasons: dict[str, str] = field(default_factory=dict)
+
+
+def read_sample(path: Path, size: int = SAMPLE_BYTES) -> bytes:
+    try:
+        with path.open("rb") as f:
+            return f.read(size)
+    except FileNotFoundError:
+        raise UserError(f"{path} does not exist: check the path.") from None
+    except IsADirectoryError:
+        raise UserError(f"{path} is a folder: choose a file.") from None
+    except PermissionError:
+        raise UserError(f"{path} cannot be read (permission denied).") from None
+
+
+def detect_format(path: Path, sample: bytes) -> tuple[str, str]:
+    if sample.startswith(b"PAR1"):
+        return "parquet", "the file starts with Parquet's magic bytes"
+    if sample.startswith(b"PK\x03\x04"):
+        return "xlsx", "the file is a zip archive, as Excel workbooks are"
+    by_extension = _EXTENSIONS.get(path.suffix.lower())
+    if by_extension in ("parquet", "xlsx"):
+        kind = "Parquet" if by_extension == "parquet" else "Excel"
+        raise UserError(
+            f"{path.name} is named like a{'n' if kind == 'Excel' else ''} {kind} file but its "
+            f"contents are not {kind}: check that it is the right file, or rename it."
+        )
+    stripped = sample.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if by_extension == "jsonl" or (stripped.startswith(b"{") and b"}" in stripped):
+        return "jsonl", "the lines are JSON objects"
+    return "csv", "plain text with separated values"
+
+
+def detect_encoding(path: Path, sample: bytes, complete: bool) -> tuple[str, str]:
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig", "the file starts with a UTF-8 byte-order mark"
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16", "the file starts with a UTF-16 byte-order mark"
+    if b"\x00" in sample:
+        half = max(len(sample) // 2, 1)
+        even, odd = sample[0::2].count(0), sample[1::2].count(0)
+        if odd > 0.3 * half and even < 0.02 * half:
+            return "utf-16-le", "every other byte is zero (UTF-16, little-endian)"
+        if even > 0.3 * half and odd < 0.02 * half:
+            return "utf-16-be", "every other byte is zero (UTF-16, big-endian)"
+        raise UserError(
+            f"{path.name} looks like a binary file, not text (it contains zero bytes): "
+            "choose a CSV, TSV, Parquet, JSON Lines or Excel file."
+        )
+    controls = sum(sample.count(bytes([c])) for c in (*range(1, 9), *range(14, 32)))
+    if controls > 0.01 * len(sample):
+        raise UserError(
+            f"{path.name} looks like a binary file, not text (it is full of control bytes): "
+            "choose a CSV, TSV, Parquet, JSON Lines or Excel file."
+        )
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=complete)
+        return "utf-8", "the bytes are valid UTF-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        sample.decode("cp1252")
+        return "cp1252", "the bytes are not UTF-8; Windows-1252 (Latin-1) reads them"
+    except UnicodeDecodeError:
+        return "latin-1", "the bytes are not UTF-8; Latin-1 reads any byte"
+
+
+def sample_lines(sample: bytes, encoding: str, complete: bool) -> list[str]:
+    text = sample.decode(encoding, errors="replace")
+    lines = text.splitlines()
+    if not complete and len(lines) > 1:
+        lines = lines[:-1]  # the last line may be cut off by the sample's end
+    return [line for line in lines if line.strip()][:SAMPLE_LINES]
+
+
+def _rows(lines: list[str], delimiter: str) -> list[list[str]]:
+    try:
+        return list(csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter))
+    except csv.Error:
+        return []
+
+
+def detect_delimiter(lines: list[str], suffix: str) -> tuple[str, str]:
+    best, best_score = ",", (0.0, 0)
+    for delimiter in DELIMITERS:
+        rows = _rows(lines, delimiter)
+        if not rows:
+            continue
+        widths = Counter(len(r) for r in rows)
+        width, frequency = widths.most_common(1)[0]
+        if width < 2:
+            continue
+        score = (frequency / len(rows), width)
+        if suffix in (".tsv", ".tab") and delimiter == "\t":
+            score = (score[0] + 0.5, width)
+        if score > best_score:
+            best, best_score = delimiter, score
+    if best_score[1] < 2:
+        return ",", "no delimiter splits the lines: one column"
+    consistency = f"{best_score[0]:.0%} of sampled lines" if best_score[0] < 1 else "every line"
+    return best, f"it splits {consistency} into {best_score[1]} fields"
+
+
+def detect_decimal(rows: list[list[str]], delimiter: str) -> tuple[str, str]:
+    cells = [c.strip() for row in rows[1:] for c in row]
+    comma = sum(1 for c in cells if _NUMBER_COMMA.match(c))
+    point = sum(1 for c in cells if "." in c and _NUMBER_POINT.match(c))
+    if delimiter != "," and comma > point:
+        return ",", f"{comma} numbers like 3,14 in the sample"
+    return ".", "numbers are written like 3.14" if point else "no decimal numbers in the sample"
+
+
+def _is_number(cell: str, decimal: str) -> bool:
+    cell = cell.strip()
+    if decimal == ",":
+        cell = cell.replace(",", ".")
+    return bool(_NUMBER_POINT.match(cell))
+
+
+def detect_header(rows: list[list[str]], decimal: str) -> tuple[bool, str]:
+    if len(rows) < 2:
+        return True, "a single line is read as the column names"
+    first, rest = rows[0], rows[1:]
+    for i, cell in enumerate(first):
+        column = [r[i] for r in rest if i < len(r) and r[i].strip()]
+        if column and all(_is_number(c, decimal) for c in column):
+            if _is_number(cell, decimal):
+                return False, f"the first line holds a number ({cell!r}) where data has numbers"
+            return True, f"the first line has {cell!r} above a column of numbers"
+    return True, "the first line reads as column names"
+
+
+def detect(path: Path) -> Detection:
+    """Best guesses for reading ``path``, with reasons."""
+    sample = read_sample(path)
+    if not sample:
+        raise UserError(f"{path.name} is empty: there is nothing to import.")
+    complete = len(sample) < SAMPLE_BYTES
+    file_format, why_format = detect_format(path, sample)
+    settings = ImportSettings(format=file_format)
+    reasons = {"format": why_format}
+    if file_format != "csv":
+        return Detection(settings, reasons)
+    settings.encoding, reasons["encoding"] = detect_encoding(path, sample, complete)
+    lines = sample_lines(sample, settings.encoding, complete)
+    if not lines:
+        raise UserError(f"{path.name} holds only blank lines: there is nothing to import.")
+    settings.delimiter, reasons["delimiter"] = detect_delimiter(lines, path.suffix.lower())
+    rows = _rows(lines, settings.delimiter)
+    settings.decimal, reasons["decimal"] = detect_decimal(rows, settings.delimiter)
+    settings.header, reasons["header"] = detect_header(rows, settings.decimal)
+    return Detection(settings, reasons)

@@ -1,0 +1,35 @@
+import pandas as pd
+import pyarrow as pa
+
+from mlops_desktop.domain.diff import diff
+from mlops_desktop.domain.profile import profile_table
+
+
+def _both(frame):
+    return frame, profile_table(pa.Table.from_pandas(frame, preserve_index=False))
+
+
+def test_rows_and_columns_added_removed_and_retyped():
+    a, pa_ = _both(pd.DataFrame({"k": [1, 2, 3, 3], "v": ["x", "y", "z", "z"], "old": [0] * 4}))
+    b, pb = _both(pd.DataFrame({"k": [1, 2, 3, 4], "v": ["x", "y", "z", "w"], "new": [1.0] * 4}))
+    result = diff("t:1", a, pa_, "t:2", b, pb)
+    assert (result.rows_added, result.rows_removed) == (1, 1)  # one duplicate 3/z gone, 4/w new
+    assert result.columns_added == ["new"]
+    assert result.columns_removed == ["old"]
+    assert not result.identical
+    assert ("k", "mean", 2.25, 2.5) in result.stats
+
+
+def test_a_type_change_is_listed_and_equal_looking_rows_still_match():
+    a, pa_ = _both(pd.DataFrame({"k": [1, 2]}))
+    b, pb = _both(pd.DataFrame({"k": ["1", "2"]}))
+    result = diff("t:1", a, pa_, "t:2", b, pb)
+    [(column, old, new)] = result.type_changes
+    assert (column, old) == ("k", "int64")
+    assert "string" in new
+    assert (result.rows_added, result.rows_removed) == (0, 0)
+
+
+def test_identical_versions():
+    a, pa_ = _both(pd.DataFrame({"k": [1, 2]}))
+    assert diff("t:1", a, pa_, "t:1", a, pa_).identical

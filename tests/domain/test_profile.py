@@ -1,0 +1,56 @@
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from mlops_desktop.domain.profile import TableProfile, profile_column, profile_table
+
+
+def test_numeric_column_statistics_skip_missing_and_nan():
+    column = profile_column("x", pa.chunked_array([[1.0, None, float("nan"), 3.0, 5.0]]))
+    assert (column.kind, column.count, column.missing, column.unique) == ("numeric", 3, 2, 3)
+    assert column.stats["mean"] == 3.0
+    assert column.stats["q50"] == 3.0
+    assert sum(column.histogram["counts"]) == 3
+    assert column.missing_share == pytest.approx(0.4)
+
+
+def test_kinds_are_inferred():
+    table = pa.table(
+        {
+            "n": [1, 2, 3, 4],
+            "c": ["a", "b", "a", "a"],
+            "t": [f"a long sentence of free text number {i}" for i in range(4)],
+            "b": [True, False, True, None],
+            "d": pa.array(
+                np.array(["2024-01-01", "2024-02-01", "2024-03-01", None], dtype="datetime64[s]")
+            ),
+        }
+    )
+    profile = profile_table(table)
+    kinds = {c.name: c.kind for c in profile.columns}
+    assert kinds == {
+        "n": "numeric",
+        "c": "categorical",
+        "t": "text",
+        "b": "boolean",
+        "d": "datetime",
+    }
+    assert profile.column("c").top == [["a", 3], ["b", 1]]
+    assert profile.column("d").stats["min"].startswith("2024-01-01")
+
+
+def test_correlation_covers_numeric_columns_only():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=500)
+    table = pa.table({"x": x, "y": 2 * x + 0.01 * rng.normal(size=500), "c": ["k"] * 500})
+    profile = profile_table(table)
+    assert profile.correlation["columns"] == ["x", "y"]
+    assert profile.correlation["matrix"][0][1] > 0.99
+
+
+def test_a_profile_survives_json_and_empty_columns_are_fine():
+    table = pa.table({"e": pa.array([None, None], type=pa.float64()), "s": ["x", None]})
+    profile = profile_table(table)
+    again = TableProfile.from_json(profile.to_json())
+    assert again == profile
+    assert again.column("e").count == 0

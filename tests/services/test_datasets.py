@@ -1,0 +1,162 @@
+"""Dataset versions: numbering, lineage, storage, loading, cleaning, diff and export."""
+
+import sqlite3
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from mlops_desktop.domain.dataset import VersionRef
+from mlops_desktop.domain.errors import Cancelled, UserError
+from mlops_desktop.domain.recipe import DropColumns, FillMissing, FilterRows
+from mlops_desktop.domain.tasks import TaskControl
+from mlops_desktop.services import tabular
+
+
+@pytest.fixture
+def sales_csv(tmp_path):
+    path = tmp_path / "sales.csv"
+    path.write_text("store,litres,month\nA,10.5,2024-01-01\nB,,2024-01-01\nA,7.25,2024-02-01\n")
+    return path
+
+
+def test_an_import_is_version_1_with_its_source_and_profile(project, sales_csv):
+    version = project.datasets.import_file(sales_csv)
+    assert (version.label, version.rows, version.columns) == ("sales:1", 3, 3)
+    assert version.source.name == "sales.csv"
+    assert len(version.source.sha256) == 64
+    assert version.source.settings["delimiter"] == ","
+    assert [c.kind for c in version.schema] == ["categorical", "numeric", "datetime"]
+    profile = project.datasets.profile(version)
+    assert profile.column("litres").missing == 1
+    assert project.history()[0].summary == "Imported sales.csv as sales:1 (3 rows × 3 columns)"
+
+
+def test_importing_again_adds_a_version_and_identical_data_is_stored_once(project, sales_csv):
+    first = project.datasets.import_file(sales_csv)
+    second = project.datasets.import_file(sales_csv, name="SALES")
+    assert second.label == "sales:2"  # names match regardless of case; the first spelling stays
+    assert second.parts == first.parts
+    blobs = project.file.conn.execute("SELECT count(*) FROM blobs").fetchone()[0]
+    assert blobs == 2  # one data part and one profile, shared by both versions
+
+
+def test_versions_are_immutable(project, sales_csv):
+    version = project.datasets.import_file(sales_csv)
+    with pytest.raises(sqlite3.IntegrityError, match="immutable"):
+        project.file.conn.execute(
+            "UPDATE dataset_versions SET rows = 0 WHERE uuid = ?", (version.uuid,)
+        )
+
+
+def test_load_round_trips_the_data(project, sales_csv):
+    version = project.datasets.import_file(sales_csv)
+    frame = project.datasets.load_frame(version)
+    assert frame["store"].tolist() == ["A", "B", "A"]
+    assert frame["litres"].isna().tolist() == [False, True, False]
+    assert str(frame["month"].dtype).startswith("datetime64")
+
+
+def test_large_tables_are_split_in_parts_and_reassembled(project, monkeypatch):
+    monkeypatch.setattr(tabular, "PART_ROWS", 1000)
+    table = pa.table({"i": list(range(3500)), "s": [f"v{i % 7}" for i in range(3500)]})
+    version = project.datasets.save_table(table, "parts")
+    assert len(version.parts) == 4
+    assert project.datasets.load_table(version).equals(table)
+
+
+def test_references_resolve_and_unknown_ones_are_explained(project, sales_csv):
+    project.datasets.import_file(sales_csv)
+    project.datasets.import_file(sales_csv)
+    assert project.datasets.get("sales").version == 2
+    assert project.datasets.get(VersionRef("sales", 1)).version == 1
+    with pytest.raises(UserError, match=r"no dataset version sales:9.*The datasets are: sales"):
+        project.datasets.get("sales:9")
+    with pytest.raises(UserError):
+        VersionRef.parse("sales:0")
+
+
+@pytest.mark.parametrize("name", ["", "a:b", "x@prod", "a/b"])
+def test_bad_names_are_refused(project, sales_csv, name):
+    with pytest.raises(UserError):
+        project.datasets.import_file(sales_csv, name=name)
+    assert project.info().counts["datasets"] == 0
+
+
+def test_cleaning_saves_the_next_version_with_parent_and_recipe(project, sales_csv):
+    raw = project.datasets.import_file(sales_csv)
+    steps = [FillMissing(["litres"], "median"), FilterRows("store", "==", "A")]
+    cleaned, reports = project.datasets.clean(raw, steps)
+    assert cleaned.label == "sales:2"
+    assert cleaned.parent_label == "sales:1"
+    assert cleaned.recipe == [s.to_json() for s in steps]
+    assert [r.rows_removed for r in reports] == [0, 1]
+    assert project.datasets.load_frame(cleaned)["litres"].tolist() == [10.5, 7.25]
+    assert "Cleaned sales:1 into sales:2" in project.history()[0].summary
+
+
+def test_a_recipe_applies_to_next_months_raw_file(project, sales_csv, tmp_path):
+    raw = project.datasets.import_file(sales_csv)
+    cleaned, _ = project.datasets.clean(raw, [DropColumns(["month"])])
+    next_month = tmp_path / "sales.csv"
+    next_month.write_text("store,litres,month\nC,3,2024-03-01\n")
+    new_raw = project.datasets.import_file(next_month)
+    again, _ = project.datasets.clean(new_raw, [DropColumns(["month"])])
+    assert (new_raw.label, again.label, again.parent_label) == ("sales:3", "sales:4", "sales:3")
+    assert cleaned.recipe == again.recipe
+
+
+def test_a_failing_recipe_changes_nothing(project, sales_csv):
+    raw = project.datasets.import_file(sales_csv)
+    before = project.info().counts
+    with pytest.raises(UserError, match="needs column 'nope'"):
+        project.datasets.clean(raw, [DropColumns(["nope"])])
+    with pytest.raises(UserError, match="no steps"):
+        project.datasets.clean(raw, [])
+    with pytest.raises(UserError, match="every column"):
+        project.datasets.clean(raw, [DropColumns(["store", "litres", "month"])])
+    assert project.info().counts == before
+
+
+def test_a_cancelled_save_leaves_nothing(project, sales_csv):
+    control = TaskControl()
+    control.cancel()
+    with pytest.raises(Cancelled):
+        project.datasets.import_file(sales_csv, state=control)
+    assert project.info().counts["dataset_versions"] == 0
+
+
+def test_diff_between_versions(project, sales_csv):
+    raw = project.datasets.import_file(sales_csv)
+    cleaned, _ = project.datasets.clean(
+        raw, [FilterRows("store", "==", "A"), DropColumns(["month"])]
+    )
+    result = project.datasets.diff(raw, cleaned)
+    assert (result.rows_a, result.rows_b) == (3, 2)
+    assert result.columns_removed == ["month"]
+    assert result.rows_removed == 1
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_export_writes_the_data(project, sales_csv, tmp_path, suffix):
+    version = project.datasets.import_file(sales_csv)
+    out = project.datasets.export(version, tmp_path / f"out{suffix}")
+    frame = pd.read_csv(out) if suffix == ".csv" else pd.read_parquet(out)
+    assert frame["store"].tolist() == ["A", "B", "A"]
+    assert not list(tmp_path.glob(".*partial"))
+
+
+def test_export_refuses_unknown_formats_and_folders(project, sales_csv, tmp_path):
+    version = project.datasets.import_file(sales_csv)
+    with pytest.raises(UserError, match=r"\.csv or \.parquet"):
+        project.datasets.export(version, tmp_path / "out.xlsx")
+    with pytest.raises(UserError, match="does not exist"):
+        project.datasets.export(version, tmp_path / "no" / "out.csv")
+
+
+def test_the_check_verifies_dataset_parts(project, sales_csv):
+    project.datasets.import_file(sales_csv)
+    project.file.conn.execute("UPDATE blob_chunks SET data = zeroblob(length(data))")
+    report = project.check()
+    assert not report.ok
+    assert len(report.blob_problems) == 2

@@ -1,0 +1,224 @@
+"""Importing files: valid odd files work, bad ones are refused and leave no trace."""
+
+import csv
+import io
+import os
+import string
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from mlops_desktop.domain.errors import ProjectFileError, ReadOnlyProjectError, UserError
+from mlops_desktop.domain.tasks import TaskControl
+from mlops_desktop.services.importing import read_source
+from mlops_desktop.services.project import Project
+from mlops_desktop.services.sniffing import ImportSettings, detect
+from tests.helpers import file_digest
+
+
+def write(tmp_path, name, data: bytes | str, encoding="utf-8"):
+    path = tmp_path / name
+    path.write_bytes(data.encode(encoding) if isinstance(data, str) else data)
+    return path
+
+
+def snapshot(project):
+    return project.info().counts, project.file.conn.execute("SELECT count(*) FROM blobs").fetchone()
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        ("empty.csv", b"", "empty"),
+        ("header.csv", b"a,b,c\n", "no rows"),
+        ("noise.csv", os.urandom(4096) + b"\x00", "binary"),
+        ("fake.parquet", b"a,b\n1,2\n", "not Parquet"),
+        ("ragged.csv", b"a,b\n1,2\n3,4,5\n6,7\n", "3 fields where the first row has 2"),
+        ("quote.csv", b'a,b\n1,"open\n2,3\n', "never closed"),
+        ("bad.jsonl", b'{"a": 1}\n{"a": \n', "not valid JSON Lines"),
+        ("bad.xlsx", b"PK\x03\x04 not really a zip", "Excel workbook"),
+    ],
+)
+def test_bad_files_are_refused_and_the_project_is_unchanged(project, tmp_path, name, data, message):
+    path = write(tmp_path, name, data)
+    before = snapshot(project)
+    with pytest.raises(UserError, match=message) as info:
+        project.datasets.import_file(path)
+    assert name in str(info.value)
+    assert snapshot(project) == before
+    assert project.check().ok
+
+
+def test_the_wrong_encoding_is_explained(project, tmp_path):
+    path = write(tmp_path, "latin.csv", "name,n\ncafé,1\n", "latin-1")
+    wrong = ImportSettings(encoding="utf-8")
+    with pytest.raises(UserError, match="not valid utf-8"):
+        project.datasets.import_file(path, settings=wrong)
+    assert project.info().counts["datasets"] == 0
+
+
+@pytest.mark.parametrize(
+    ("data", "encoding"),
+    [
+        ("name,n\ncafé,1\nthé,2\n", "latin-1"),
+        ("name,n\ncafé,1\nthé,2\n", "utf-16"),
+        ("\ufeffname,n\ncafé,1\nthé,2\n", "utf-8"),
+    ],
+)
+def test_other_encodings_import(project, tmp_path, data, encoding):
+    version = project.datasets.import_file(write(tmp_path, "f.csv", data, encoding))
+    frame = project.datasets.load_frame(version)
+    assert list(frame.columns) == ["name", "n"]
+    assert frame["name"].tolist() == ["café", "thé"]
+
+
+def test_semicolons_and_decimal_commas(project, tmp_path):
+    path = write(tmp_path, "prices.csv", "item;price\nmilk;1,25\nbread;2,5\n")
+    frame = project.datasets.load_frame(project.datasets.import_file(path))
+    assert frame["price"].tolist() == [1.25, 2.5]
+
+
+def test_awkward_column_names_are_kept(project, tmp_path):
+    names = ["DROP TABLE x; --", "a/b\\c", 'say "hi"', "🐧 penguins", "", "dup", "dup"]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(names)
+    writer.writerow(range(len(names)))
+    version = project.datasets.import_file(write(tmp_path, "odd.csv", buffer.getvalue()))
+    assert version.column_names == [
+        "DROP TABLE x; --",
+        "a/b\\c",
+        'say "hi"',
+        "🐧 penguins",
+        "column_5",
+        "dup",
+        "dup_2",
+    ]
+    assert any("had no name" in n for n in version.notes)
+    assert any("repeats the name 'dup'" in n for n in version.notes)
+
+
+def test_thousands_of_columns(project, tmp_path):
+    header = ",".join(f"c{i}" for i in range(3000))
+    row = ",".join(str(i) for i in range(3000))
+    version = project.datasets.import_file(write(tmp_path, "wide.csv", f"{header}\n{row}\n{row}\n"))
+    assert (version.rows, version.columns) == (2, 3000)
+
+
+def test_quoted_newlines_in_a_large_file(project, tmp_path):
+    lines = ["id,text"] + [f'{i},"line one\nline two {i}"' for i in range(60_000)]
+    version = project.datasets.import_file(write(tmp_path, "notes.csv", "\n".join(lines)))
+    assert version.rows == 60_000
+
+
+def test_parquet_jsonl_excel_and_sklearn(project, tmp_path):
+    frame = pd.DataFrame({"a": [1, 2], "b": ["x", "y"]})
+    pq.write_table(pa.Table.from_pandas(frame), tmp_path / "f.parquet")
+    (tmp_path / "f.jsonl").write_text('{"a": 1, "b": "x"}\n{"a": 2, "b": "y"}\n')
+    frame.to_excel(tmp_path / "f.xlsx", index=False)
+    for name in ("f.parquet", "f.jsonl", "f.xlsx"):
+        version = project.datasets.import_file(tmp_path / name, name=name.replace(".", "-"))
+        assert (version.rows, version.column_names) == (2, ["a", "b"]), name
+        assert version.source.format == detect(tmp_path / name).settings.format
+    iris = project.datasets.import_file("sklearn:iris")
+    assert (iris.label, iris.rows) == ("iris:1", 150)
+    with pytest.raises(UserError, match="no bundled dataset"):
+        project.datasets.import_file("sklearn:titanic")
+
+
+def test_a_file_deleted_while_importing_is_refused(project, tmp_path):
+    path = write(tmp_path, "vanishing.csv", "a,b\n" + "1,2\n" * 1000)
+
+    def delete_once(fraction, message):
+        if path.exists():
+            path.unlink()
+
+    with pytest.raises(UserError, match="deleted"):
+        project.datasets.import_file(
+            path, state=TaskControl(on_progress=delete_once, min_interval=0)
+        )
+    assert project.info().counts["dataset_versions"] == 0
+
+
+def test_a_full_disk_leaves_the_project_unchanged(project, tmp_path):
+    path = write(
+        tmp_path, "big.csv", "a,b\n" + "".join(f"{i},{i * 7 % 13}\n" for i in range(50_000))
+    )
+    before = snapshot(project)
+    pages = project.file.conn.execute("PRAGMA page_count").fetchone()[0]
+    project.file.conn.execute(f"PRAGMA max_page_count = {pages + 2}")
+    with pytest.raises(ProjectFileError, match=r"disk holding test\.mlops is full"):
+        project.datasets.import_file(path)
+    project.file.conn.execute("PRAGMA max_page_count = 1073741823")
+    assert snapshot(project) == before
+    assert project.check().ok
+
+
+def test_a_read_only_project_refuses_imports_unchanged(project, tmp_path):
+    path = write(tmp_path, "f.csv", "a\n1\n")
+    project.close()
+    before = file_digest(project.path)
+    with Project.open(project.path, read_only=True) as ro, pytest.raises(ReadOnlyProjectError):
+        ro.datasets.import_file(path)
+    assert file_digest(project.path) == before
+
+
+def test_a_preview_reads_only_the_first_rows(tmp_path):
+    path = write(tmp_path, "f.csv", "a,b\n" + "1,2\n" * 10_000)
+    preview = read_source(path, rows=100)
+    assert preview.table.num_rows == 100
+
+
+# Delimited text built from awkward pieces: delimiters, quotes, line breaks, blanks.
+_cell = st.text(alphabet=string.ascii_letters[:6] + '0123456789 ,;"\t\n.-', max_size=6)
+_row = st.lists(_cell, min_size=1, max_size=4)
+
+
+@settings(
+    max_examples=int(os.environ.get("IMPORT_EXAMPLES", "60")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    rows=st.lists(_row, min_size=1, max_size=8),
+    delimiter=st.sampled_from([",", ";", "\t"]),
+    quoted=st.booleans(),
+)
+def test_generated_text_imports_like_pandas_reads_it_or_is_refused(
+    project, tmp_path_factory, rows, delimiter, quoted
+):
+    if quoted:
+        buffer = io.StringIO()
+        csv.writer(buffer, delimiter=delimiter, lineterminator="\n").writerows(rows)
+        text = buffer.getvalue()
+    else:
+        text = "\n".join(delimiter.join(r) for r in rows) + "\n"
+    path = tmp_path_factory.mktemp("gen") / "gen.csv"
+    path.write_text(text, encoding="utf-8")
+    before = snapshot(project)
+    try:
+        detection = detect(path)
+    except UserError:
+        assert snapshot(project) == before
+        return
+    s = detection.settings
+    assume(s.format == "csv")
+    try:
+        version = project.datasets.import_file(path, name="gen", settings=s)
+    except UserError:
+        assert snapshot(project) == before
+        return
+    expected = pd.read_csv(
+        path,
+        sep=s.delimiter,
+        header=0 if s.header else None,
+        decimal=s.decimal,
+        encoding=s.encoding,
+        engine="c",
+        dtype=str,
+    )
+    assert version.rows == len(expected)

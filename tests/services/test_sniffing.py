@@ -1,0 +1,82 @@
+import codecs
+
+import pytest
+
+from mlops_desktop.domain.errors import UserError
+from mlops_desktop.services.sniffing import ImportSettings, detect
+
+
+def write(tmp_path, name, data: bytes):
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("data", "encoding"),
+    [
+        (b"a,b\nx,1\n", "utf-8"),
+        (codecs.BOM_UTF8 + b"a,b\nx,1\n", "utf-8-sig"),
+        ("a,b\nü,1\n".encode("utf-16"), "utf-16"),
+        ("a,b\nü,1\n".encode("utf-16-le"), "utf-16-le"),
+        ("a,b\ncafé,1\n".encode("cp1252"), "cp1252"),
+    ],
+)
+def test_encodings(tmp_path, data, encoding):
+    detection = detect(write(tmp_path, "f.csv", data))
+    assert detection.settings.encoding == encoding
+    assert detection.reasons["encoding"]
+
+
+def test_semicolons_with_decimal_commas(tmp_path):
+    path = write(tmp_path, "f.csv", b"name;price\nmilk;1,25\nbread;2,5\n")
+    settings = detect(path).settings
+    assert (settings.delimiter, settings.decimal, settings.header) == (";", ",", True)
+
+
+def test_tabs_and_a_missing_header(tmp_path):
+    path = write(tmp_path, "f.tsv", b"1\t2.5\n3\t4.5\n")
+    settings = detect(path).settings
+    assert (settings.delimiter, settings.header) == ("\t", False)
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "fmt"),
+    [
+        ("f.parquet", b"PAR1rest", "parquet"),
+        ("f.bin", b"PK\x03\x04rest", "xlsx"),
+        ("f.jsonl", b'{"a": 1}\n{"a": 2}\n', "jsonl"),
+    ],
+)
+def test_formats_by_content(tmp_path, name, data, fmt):
+    assert detect(write(tmp_path, name, data)).settings.format == fmt
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        ("empty.csv", b"", "empty"),
+        ("blank.csv", b"\n\n  \n", "blank lines"),
+        ("noise.csv", bytes(range(256)) * 10, "binary"),
+        ("fake.parquet", b"a,b\n1,2\n", "not Parquet"),
+        ("fake.xlsx", b"a,b\n1,2\n", "not Excel"),
+    ],
+)
+def test_refusals_name_the_file(tmp_path, name, data, message):
+    with pytest.raises(UserError, match=message) as info:
+        detect(write(tmp_path, name, data))
+    assert name in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"format": "pdf"}, "Unknown format"),
+        ({"encoding": "klingon"}, "Unknown encoding"),
+        ({"delimiter": ";;"}, "one character"),
+        ({"decimal": ",", "delimiter": ","}, "both"),
+    ],
+)
+def test_bad_overrides_are_explained(changes, message):
+    with pytest.raises(UserError, match=message):
+        ImportSettings(**changes).check()
