@@ -626,3 +626,19 @@ def apply_recipe(
         frame, report = apply_step(frame, step)
         reports.append(report)
     return frame.reset_index(drop=True), reports
+
+
+def preview(
+    frame: pd.DataFrame, steps: list[Step], rows: int = 200, state: TaskState | None = None
+) -> tuple[list[StepReport], pd.DataFrame]:
+    """Apply ``steps`` to ``frame`` (usually a sample) and return every step's report and the
+    first ``rows`` rows of the result, for showing a step's effect before it is saved."""
+    result, reports = apply_recipe(frame, steps, state)
+    return reports, result.head(rows)
+
+
+def sample_for_preview(frame: pd.DataFrame, limit: int, seed: int = 0) -> pd.DataFrame:
+    """``frame`` itself when small; otherwise ``limit`` random rows kept in their order."""
+    if len(frame) <= limit:
+        return frame
+    return frame.sample(n=limit, random_state=seed).sort_index()

@@ -25,8 +25,10 @@ from mlops_desktop.qt.dialogs import AboutDialog, FileDialogs
 from mlops_desktop.qt.panels import PANELS, Panel
 from mlops_desktop.qt.settings import AppSettings
 from mlops_desktop.qt.widgets.notifications import NotificationArea
+from mlops_desktop.qt.widgets.panel_slot import PanelSlot
 from mlops_desktop.qt.widgets.task_area import TaskArea
 from mlops_desktop.qt.widgets.welcome import WelcomePage
+from mlops_desktop.qt.workers.modules import when_imported
 from mlops_desktop.qt.workers.tasks import TaskRunner
 from mlops_desktop.services import paths
 from mlops_desktop.services.project import Project, check_task, save_copy_task
@@ -60,7 +62,7 @@ class MainWindow(QMainWindow):
         self.dialogs = FileDialogs(self)
         self.runner = TaskRunner(self)
         self.context: ProjectContext | None = None
-        self.panels: list[Panel] = []
+        self.slots: list[PanelSlot] = []
         self.setWindowTitle(APP_TITLE)
         self.setAcceptDrops(True)
         self.resize(self.default_size)
@@ -101,8 +103,11 @@ class MainWindow(QMainWindow):
 
         self._build_menus()
         self._show_welcome()
+        self._painted = False
+        self._deferred: list = []
         self._first_paint = _FirstPaintWatcher(self)
         self.first_painted = self._first_paint.painted
+        self.first_painted.connect(self._first_paint_done)
         self.installEventFilter(self._first_paint)
         if (geometry := self.settings.window_geometry()) is not None:
             self.restoreGeometry(geometry)
@@ -157,6 +162,17 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.close_action)
         file_menu.addAction(self.quit_action)
+
+        view_menu = self.menuBar().addMenu("&View")
+        for number, spec in enumerate(PANELS, start=1):
+            action = self._action(
+                f"&{spec.title}",
+                lambda _=False, key=spec.key: self.show_panel(key),
+                f"Ctrl+{number}",
+                f"Show the {spec.title} panel",
+            )
+            view_menu.addAction(action)
+        self.view_menu = view_menu
 
         self.about_action = self._action("&About mlops_desktop", self.show_about)
         self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
@@ -215,12 +231,24 @@ class MainWindow(QMainWindow):
             return False
         self.close_project()
         self.context = ProjectContext(project, self.runner, self.notifications, self)
-        for panel_class in PANELS:
-            panel = panel_class(self.context)
-            self.panels.append(panel)
-            self.panel_stack.addWidget(panel)
-            icon = self.style().standardIcon(panel_class.icon)
-            self.navigation.addItem(QListWidgetItem(icon, panel_class.title))
+        for spec in PANELS:
+            slot = PanelSlot(spec.title)
+            self.slots.append(slot)
+            self.panel_stack.addWidget(slot)
+            self.navigation.addItem(
+                QListWidgetItem(self.style().standardIcon(spec.icon), spec.title)
+            )
+            if spec.eager:
+                slot.fill(spec.load()(self.context))
+            else:
+                self._after_first_paint(
+                    lambda slot=slot, spec=spec: when_imported(
+                        slot,
+                        spec.module,
+                        lambda: slot.fill(spec.load()(self.context)),
+                        slot.fail,
+                    )
+                )
         self.navigation.setCurrentRow(0)
         self.pages.setCurrentIndex(1)
         self.settings.add_recent(path)
@@ -235,16 +263,43 @@ class MainWindow(QMainWindow):
     def close_project(self) -> None:
         if self.context is None:
             return
-        for panel in self.panels:
-            self.panel_stack.removeWidget(panel)
-            panel.deleteLater()
-        self.panels.clear()
+        self._deferred.clear()  # loads queued for this project's panels
+        for slot in self.slots:
+            self.panel_stack.removeWidget(slot)
+            slot.deleteLater()
+        self.slots.clear()
         self.navigation.clear()
         self.context.close()
         self.context.deleteLater()
         self.context = None
         self._show_welcome()
         self.project_closed.emit()
+
+    def _after_first_paint(self, action) -> None:
+        """Run ``action`` once the window has painted: background imports would slow it."""
+        if self._painted:
+            action()
+        else:
+            self._deferred.append(action)
+
+    def _first_paint_done(self) -> None:
+        self._painted = True
+        deferred, self._deferred = self._deferred, []
+        for action in deferred:
+            action()
+
+    @property
+    def panels(self) -> list[Panel]:
+        """The panels loaded so far, in navigation order."""
+        return [slot.panel for slot in self.slots if slot.panel is not None]
+
+    def show_panel(self, key: str) -> Panel | None:
+        """Bring the panel ``key`` (e.g. "data") to the front; None if it is still loading."""
+        for row, spec in enumerate(PANELS):
+            if spec.key == key and row < len(self.slots):
+                self.navigation.setCurrentRow(row)
+                return self.slots[row].panel
+        return None
 
     def _show_welcome(self) -> None:
         self.welcome.set_recent(self.settings.recent_projects())
@@ -257,6 +312,7 @@ class MainWindow(QMainWindow):
     def _set_project_actions(self, enabled: bool) -> None:
         for action in (self.copy_action, self.check_action, self.close_action):
             action.setEnabled(enabled)
+        self.view_menu.setEnabled(enabled)
 
     # -- whole-project tasks -------------------------------------------------------------------
 

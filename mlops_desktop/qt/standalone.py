@@ -16,7 +16,7 @@ from mlops_desktop.qt.workers.tasks import TaskRunner
 from mlops_desktop.resources import resource_path
 from mlops_desktop.services.project import Project
 
-PANELS_BY_NAME = {panel.title.lower().replace(" ", "-"): panel for panel in PANELS}
+PANELS_BY_NAME = {spec.key: spec for spec in PANELS}
 
 
 class PanelWindow(QMainWindow):
@@ -24,7 +24,7 @@ class PanelWindow(QMainWindow):
 
     def __init__(self, panel_name: str, project: Project):
         super().__init__()
-        panel_class = PANELS_BY_NAME[panel_name]
+        panel_class = PANELS_BY_NAME[panel_name].load()
         self.runner = TaskRunner(self)
         notifications = NotificationArea()
         self.context = ProjectContext(project, self.runner, notifications, self)

@@ -111,6 +111,24 @@ def _binary_columns(table: pa.Table) -> list[str]:
     return [f.name for f in table.schema if pa.types.is_binary(f.type)]
 
 
+def _column_names(path: Path, settings: ImportSettings, positions: list[int]) -> list[str]:
+    """The names pyarrow will give the columns at ``positions``."""
+    if not positions:
+        return []
+    if not settings.header:
+        return [f"f{i}" for i in positions]
+    import csv
+
+    whitespace = " \t\r\f\v".replace(settings.delimiter, "")
+    skip = _leading_blank_lines(path, settings, whitespace)
+    with path.open(encoding=settings.encoding, errors="replace", newline="") as f:
+        for _ in range(skip):
+            f.readline()
+        header = next(csv.reader(f, delimiter=settings.delimiter), [])
+    names = [header[i] for i in positions if i < len(header)]
+    return [n for n in names if header.count(n) == 1]
+
+
 def _leading_blank_lines(path: Path, settings: ImportSettings, whitespace: str) -> int:
     """How many lines before the first one with content (the header, or the first row)."""
     with path.open(encoding=settings.encoding, errors="replace", newline="") as f:
@@ -170,6 +188,7 @@ def _read_csv(path: Path, settings: ImportSettings, state: TaskState | None, row
     import pyarrow.csv as pacsv
 
     whitespace = " \t\r\f\v".replace(settings.delimiter, "")
+    text_names = _column_names(path, settings, settings.text_columns)
 
     def blank_row_handler(row) -> str:
         # Lines of only spaces are blank lines (as pandas reads them), not short rows.
@@ -188,7 +207,11 @@ def _read_csv(path: Path, settings: ImportSettings, state: TaskState | None, row
             newlines_in_values=newlines_in_values,
             invalid_row_handler=blank_row_handler,
         )
-        convert = pacsv.ConvertOptions(decimal_point=settings.decimal, strings_can_be_null=True)
+        convert = pacsv.ConvertOptions(
+            decimal_point=settings.decimal,
+            strings_can_be_null=True,
+            column_types={name: pa.string() for name in text_names},
+        )
         return read, parse, convert
 
     def attempt(newlines_in_values: bool):

@@ -37,6 +37,7 @@ _EXTENSIONS = {
 }
 _NUMBER_POINT = re.compile(r"^[+-]?\d*\.\d+(?:[eE][+-]?\d+)?$|^[+-]?\d+$")
 _NUMBER_COMMA = re.compile(r"^[+-]?\d*,\d+$")
+_LEADING_ZERO = re.compile(r"^0\d+$")
 
 
 @dataclass
@@ -49,6 +50,8 @@ class ImportSettings:
     header: bool = True
     decimal: str = "."
     sheet: str | None = None
+    #: Positions of columns read as text whatever they look like (codes with leading zeros).
+    text_columns: list[int] = field(default_factory=list)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -216,6 +219,21 @@ def detect_header(rows: list[list[str]], decimal: str) -> tuple[bool, str]:
     return True, "the first line reads as column names"
 
 
+def detect_codes(rows: list[list[str]], header: bool) -> tuple[list[int], str]:
+    """Columns of digits with leading zeros (postcodes, product codes) stay text."""
+    data = rows[1:] if header else rows
+    width = max((len(r) for r in rows), default=0)
+    codes = [
+        i
+        for i in range(width)
+        if any(i < len(r) and _LEADING_ZERO.match(r[i].strip()) for r in data)
+    ]
+    if not codes:
+        return [], ""
+    names = [rows[0][i] if header and i < len(rows[0]) else f"column {i + 1}" for i in codes]
+    return codes, f"kept as text, for their leading zeros: {', '.join(names)}"
+
+
 def detect(path: Path) -> Detection:
     """Best guesses for reading ``path``, with reasons."""
     sample = read_sample(path)
@@ -235,4 +253,7 @@ def detect(path: Path) -> Detection:
     rows = _rows(lines, settings.delimiter)
     settings.decimal, reasons["decimal"] = detect_decimal(rows, settings.delimiter)
     settings.header, reasons["header"] = detect_header(rows, settings.decimal)
+    settings.text_columns, why = detect_codes(rows, settings.header)
+    if why:
+        reasons["text_columns"] = why
     return Detection(settings, reasons)

@@ -21,12 +21,16 @@ PART_ROWS = 1 << 17
 
 
 def normalise(table: pa.Table) -> tuple[pa.Table, list[str]]:
-    """Unique, non-empty column names and pandas-friendly types (dates become timestamps)."""
+    """Unique, non-empty column names and pandas-friendly types: dates become timestamps, in
+    milliseconds at least, the finest unit Parquet keeps as written (so a version read back
+    and saved again keeps its types)."""
     names, notes = unique_column_names(table.column_names)
     columns = []
     for column in table.columns:
-        if pa.types.is_date(column.type):
-            column = pc.cast(column, pa.timestamp("s"))
+        is_seconds = pa.types.is_timestamp(column.type) and column.type.unit == "s"
+        if pa.types.is_date(column.type) or is_seconds:
+            tz = getattr(column.type, "tz", None)
+            column = pc.cast(column, pa.timestamp("ms", tz=tz))
         elif pa.types.is_large_string(column.type):
             column = pc.cast(column, pa.string())
         columns.append(column)

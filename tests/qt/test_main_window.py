@@ -163,6 +163,20 @@ def test_close_returns_to_the_welcome_page(window, tmp_path):
     assert window.navigation.count() == 0
 
 
+def test_heavy_panels_load_after_the_window_and_ctrl_number_shows_them(window, qtbot, tmp_path):
+    path = tmp_path / "p.mlops"
+    Project.create(path).close()
+    window.open_project(path)
+    assert [window.navigation.item(i).text() for i in range(window.navigation.count())] == [
+        "Overview",
+        "Data",
+    ]
+    qtbot.waitUntil(lambda: len(window.panels) == 2, timeout=30_000)
+    menu_action(window, "View", "Data").trigger()
+    assert window.navigation.currentRow() == 1
+    assert window.panel_stack.currentWidget().panel is window.panels[1]
+
+
 def test_changes_by_another_connection_reach_the_overview(window, qtbot, tmp_path):
     path = tmp_path / "shared.mlops"
     Project.create(path).close()
@@ -202,3 +216,16 @@ def test_about_lists_library_versions(window):
 @pytest.mark.parametrize("shortcut_action", ["new_action", "open_action", "quit_action"])
 def test_main_actions_have_standard_shortcuts(window, shortcut_action):
     assert not getattr(window, shortcut_action).shortcut().isEmpty()
+
+
+def test_a_panel_that_cannot_load_says_so_in_its_place(qtbot):
+    from mlops_desktop.qt.widgets.panel_slot import PanelSlot
+    from mlops_desktop.qt.workers.modules import when_imported
+
+    slot = PanelSlot("Broken")
+    qtbot.addWidget(slot)
+    filled = []
+    when_imported(slot, "mlops_desktop.no_such_module", lambda: filled.append(1), slot.fail)
+    qtbot.waitUntil(lambda: "could not be loaded" in slot.label.text(), timeout=5000)
+    assert not filled
+    assert "ModuleNotFoundError" in slot.label.text()

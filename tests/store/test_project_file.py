@@ -191,7 +191,9 @@ def test_nested_transactions_become_savepoints(project):
 SHIPPED = migrations.MIGRATIONS
 
 
-def _add_migration(monkeypatch, sql="CREATE TABLE extra_things (uuid TEXT PRIMARY KEY, name TEXT);"):
+def _add_migration(
+    monkeypatch, sql="CREATE TABLE extra_things (uuid TEXT PRIMARY KEY, name TEXT);"
+):
     """Pretend this version ships one more migration than the file was made with."""
     extra = Migration(SHIPPED[-1].version + 1, "test: extra things", sql)
     monkeypatch.setattr(migrations, "MIGRATIONS", (*SHIPPED, extra))

@@ -1,10 +1,50 @@
-"""The panels of the main window, in navigation order; a panel is listed once it is built."""
+"""The panels of the main window, in navigation order; a panel is listed once it is built.
+
+Panels are described here without being imported: the modules of heavy panels (pandas,
+pyarrow, matplotlib) load on a worker thread after the window first paints, so it opens fast.
+"""
 
 from __future__ import annotations
 
+import importlib
+from dataclasses import dataclass
+
+from PySide6.QtWidgets import QStyle
+
 from mlops_desktop.qt.panels.base import Panel
-from mlops_desktop.qt.panels.overview import OverviewPanel
 
-PANELS: tuple[type[Panel], ...] = (OverviewPanel,)
 
-__all__ = ["PANELS", "Panel"]
+@dataclass(frozen=True)
+class PanelSpec:
+    title: str
+    icon: QStyle.StandardPixmap
+    module: str
+    class_name: str
+    #: Light panels load with the window; the others load in the background after it paints.
+    eager: bool = False
+
+    @property
+    def key(self) -> str:
+        return self.title.lower().replace(" ", "-")
+
+    def load(self) -> type[Panel]:
+        return getattr(importlib.import_module(self.module), self.class_name)
+
+
+PANELS: tuple[PanelSpec, ...] = (
+    PanelSpec(
+        "Overview",
+        QStyle.StandardPixmap.SP_FileDialogInfoView,
+        "mlops_desktop.qt.panels.overview",
+        "OverviewPanel",
+        eager=True,
+    ),
+    PanelSpec(
+        "Data",
+        QStyle.StandardPixmap.SP_FileDialogContentsView,
+        "mlops_desktop.qt.panels.data.panel",
+        "DataPanel",
+    ),
+)
+
+__all__ = ["PANELS", "Panel", "PanelSpec"]

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from PySide6.QtWidgets import QStyle, QWidget
+from PySide6.QtWidgets import QWidget
 
 from mlops_desktop.qt.context import ProjectContext
 
 
 class Panel(QWidget):
     title: ClassVar[str]
-    icon: ClassVar[QStyle.StandardPixmap]
 
     def __init__(self, context: ProjectContext, parent: QWidget | None = None):
         super().__init__(parent)

@@ -9,7 +9,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QStyle,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -39,7 +38,6 @@ def _human_size(n: int) -> str:
 
 class OverviewPanel(Panel):
     title = "Overview"
-    icon = QStyle.StandardPixmap.SP_FileDialogInfoView
 
     def __init__(self, context: ProjectContext, parent: QWidget | None = None):
         super().__init__(context, parent)

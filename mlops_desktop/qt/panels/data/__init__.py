@@ -1,0 +1,1 @@
+"""The Data panel: import, browse, profile, clean and compare dataset versions."""

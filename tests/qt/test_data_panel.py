@@ -1,0 +1,280 @@
+"""The Data panel: importing, the lazy table, profile, recipe editing with undo, diff."""
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication, QDialogButtonBox
+
+from mlops_desktop import Project
+from mlops_desktop.domain import recipe
+from mlops_desktop.qt.models.arrow_table import BLOCK_ROWS, ArrowTableModel
+from mlops_desktop.qt.panels.data import recipe_editor
+from mlops_desktop.qt.panels.data.diff_dialog import DiffDialog
+from mlops_desktop.qt.panels.data.import_dialog import ImportDialog
+from mlops_desktop.qt.panels.data.panel import DataPanel
+from mlops_desktop.qt.panels.data.step_form import StepDialog
+
+SALES = "store;litres;postcode\nOslo;1,5;0150\nBergen;;5003\nOslo;2,5;0150\nTromsø;4;9008\n"
+
+
+@pytest.fixture
+def project_file(tmp_path):
+    path = tmp_path / "data.mlops"
+    with Project.create(path) as project:
+        csv = tmp_path / "sales.csv"
+        csv.write_text(SALES, encoding="utf-8")
+        project.datasets.import_file(csv)
+    return path
+
+
+@pytest.fixture
+def panel(window, project_file, qtbot):
+    window.open_project(project_file)
+    qtbot.waitUntil(lambda: window.show_panel("data") is not None, timeout=30_000)
+    return window.show_panel("data")
+
+
+def select(panel, qtbot, label):
+    version = next(v for v in panel.versions if v.label == label)
+    panel.select_version(version.uuid)
+    qtbot.waitUntil(
+        lambda: panel.recipe.version is not None and panel.recipe.version.uuid == version.uuid,
+        timeout=10_000,
+    )
+    return version
+
+
+def test_the_panel_lists_versions_and_loads_the_selected_one(panel, qtbot):
+    assert [v.label for v in panel.versions] == ["sales:1"]
+    select(panel, qtbot, "sales:1")
+    model = panel.table.model
+    assert (model.rowCount(), model.columnCount()) == (4, 3)
+    assert model.data(model.index(0, 2)) == "0150"  # codes keep their leading zeros
+    assert model.data(model.index(1, 1)) == "—"
+    assert panel.profile.model.rowCount() == 3
+    assert "imported from" in panel.details.browser.toPlainText()
+
+
+def test_sorting_and_filtering_run_in_the_background(panel, qtbot):
+    select(panel, qtbot, "sales:1")
+    table = panel.table
+    table._sort_by(1)
+    qtbot.waitUntil(lambda: table._sort is not None, timeout=5000)
+    assert [table.model.data(table.model.index(r, 1)) for r in range(4)] == ["1.5", "2.5", "4", "—"]
+    table.column_box.setCurrentText("store")
+    table.operator_box.setCurrentText("==")
+    table.value_edit.setText("Oslo")
+    table.apply_filter()
+    qtbot.waitUntil(lambda: table.model.rowCount() == 2, timeout=5000)
+    assert "Showing 2 of 4 rows" in table.status.text()
+    table.clear_filter()
+    qtbot.waitUntil(lambda: table.model.rowCount() == 4, timeout=5000)
+
+
+def test_the_import_dialog_shows_detected_settings_and_a_preview(qtbot, window, tmp_path):
+    csv = tmp_path / "sales.csv"
+    csv.write_text(SALES, encoding="utf-8")
+    dialog = ImportDialog(csv, window.runner)
+    qtbot.addWidget(dialog)
+    ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
+    qtbot.waitUntil(ok.isEnabled, timeout=10_000)
+    settings = dialog.current_settings()
+    assert (settings.delimiter, settings.decimal, settings.header) == (";", ",", True)
+    assert settings.text_columns == [2]
+    assert "semicolon" in dialog.delimiter_box.currentText()
+    assert dialog.reason_labels["delimiter"].text().startswith("detected:")
+    assert dialog.preview_model.rowCount() == 4
+    # A wrong delimiter gives another preview; a wrong encoding name is explained at once.
+    dialog.delimiter_box.setCurrentIndex(dialog.delimiter_box.findData("\t"))
+    dialog.refresh()
+    qtbot.waitUntil(lambda: dialog.preview_model.columnCount() == 1, timeout=10_000)
+    dialog.delimiter_box.setCurrentIndex(dialog.delimiter_box.findData(","))
+    dialog.refresh()
+    assert "both ','" in dialog.message.text()
+    dialog.encoding_box.setCurrentText("klingon")
+    dialog.refresh()
+    assert "Unknown encoding" in dialog.message.text()
+    assert not ok.isEnabled()
+
+
+def test_the_import_dialog_explains_a_file_it_cannot_read(qtbot, window, tmp_path):
+    noise = tmp_path / "noise.csv"
+    noise.write_bytes(bytes(range(256)) * 8)
+    dialog = ImportDialog(noise, window.runner)
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: "binary" in dialog.message.text(), timeout=10_000)
+    assert not dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).isEnabled()
+
+
+def test_importing_a_sample_dataset_adds_and_selects_it(panel, qtbot):
+    panel.import_source("sklearn:iris", "iris")
+    qtbot.waitUntil(lambda: any(v.label == "iris:1" for v in panel.versions), timeout=60_000)
+    qtbot.waitUntil(
+        lambda: panel.current is not None and panel.current.label == "iris:1", timeout=10_000
+    )
+    kind, message = panel.context.notifications.messages()[0]
+    assert (kind, message.startswith("Imported sklearn:iris as iris:1")) == ("info", True)
+
+
+def test_a_failed_import_is_one_sentence_and_changes_nothing(panel, qtbot, tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("a,b\n")
+    panel.import_source(str(empty), "empty")
+    qtbot.waitUntil(lambda: bool(panel.context.notifications.messages()), timeout=60_000)
+    assert panel.context.notifications.messages()[0] == (
+        "error",
+        "empty.csv has column names but no rows: there is nothing to import.",
+    )
+    assert panel.context.project.info().counts["dataset_versions"] == 1
+
+
+def test_dropping_a_data_file_on_the_panel_offers_to_import_it(panel, qtbot, tmp_path, monkeypatch):
+    offered = []
+    monkeypatch.setattr(panel, "import_path", offered.append)
+    csv = tmp_path / "dropped.csv"
+    csv.write_text("a\n1\n")
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(csv))])
+    buttons, modifiers = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    enter = QDragEnterEvent(QPoint(5, 5), Qt.DropAction.CopyAction, mime, buttons, modifiers)
+    QApplication.sendEvent(panel, enter)
+    assert enter.isAccepted()
+    drop = QDropEvent(QPointF(5, 5), Qt.DropAction.CopyAction, mime, buttons, modifiers)
+    QApplication.sendEvent(panel, drop)
+    qtbot.waitUntil(lambda: offered == [csv])
+
+
+class _FakeStepDialog:
+    """Stands in for the step dialog: 'accepts' with a prepared step."""
+
+    next_step: recipe.Step | None = None
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def exec(self):
+        return True
+
+    def step(self):
+        return type(self).next_step
+
+
+def test_recipe_steps_preview_undo_redo_and_save(panel, qtbot, monkeypatch):
+    select(panel, qtbot, "sales:1")
+    editor = panel.recipe
+    monkeypatch.setattr(recipe_editor, "StepDialog", _FakeStepDialog)
+    _FakeStepDialog.next_step = recipe.FillMissing(["litres"], "constant", 0)
+    editor.add_step(recipe.FillMissing)
+    _FakeStepDialog.next_step = recipe.FilterRows("store", "==", "Oslo")
+    editor.add_step(recipe.FilterRows)
+    assert [s.kind for s in editor.steps] == ["fill_missing", "filter_rows"]
+    qtbot.waitUntil(lambda: "2 rows removed" in editor.preview_summary.text(), timeout=10_000)
+    assert "on all 4 rows" in editor.preview_summary.text()
+    editor.step_list.setCurrentRow(0)
+    qtbot.waitUntil(lambda: "1 cells changed" in editor.preview_summary.text(), timeout=10_000)
+
+    editor.undo_stack.undo()
+    assert len(editor.steps) == 1
+    editor.undo_stack.redo()
+    assert len(editor.steps) == 2
+    editor.step_list.setCurrentRow(1)
+    editor.move_step(-1)
+    assert editor.steps[0].kind == "filter_rows"
+    editor.undo_stack.undo()
+    assert editor.steps[0].kind == "fill_missing"
+
+    editor.save_version()
+    qtbot.waitUntil(lambda: any(v.label == "sales:2" for v in panel.versions), timeout=60_000)
+    saved = panel.context.project.datasets.get("sales:2")
+    assert (saved.rows, saved.parent_label, len(saved.recipe)) == (2, "sales:1", 2)
+
+
+def test_a_step_that_cannot_run_says_why_in_the_preview(panel, qtbot, monkeypatch):
+    select(panel, qtbot, "sales:1")
+    editor = panel.recipe
+    monkeypatch.setattr(recipe_editor, "StepDialog", _FakeStepDialog)
+    _FakeStepDialog.next_step = recipe.FillMissing(["store"], "mean")
+    editor.add_step(recipe.FillMissing)
+    qtbot.waitUntil(lambda: "cannot run" in editor.preview_summary.text(), timeout=10_000)
+    assert "not numeric" in editor.preview_summary.text()
+
+
+def test_recipes_save_to_and_load_from_files(panel, qtbot, tmp_path, monkeypatch):
+    select(panel, qtbot, "sales:1")
+    editor = panel.recipe
+    monkeypatch.setattr(recipe_editor, "StepDialog", _FakeStepDialog)
+    _FakeStepDialog.next_step = recipe.DropColumns(["postcode"])
+    editor.add_step(recipe.DropColumns)
+    path = tmp_path / "r.json"
+    editor.export_recipe_file(path)
+    editor.remove_step()
+    assert editor.steps == []
+    editor.load_recipe_file(path)
+    assert editor.steps == [recipe.DropColumns(["postcode"])]
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"steps": [{"step": "nonsense"}]}')
+    editor.load_recipe_file(bad)
+    assert "Unknown recipe step" in panel.context.notifications.messages()[0][1]
+
+
+def test_the_step_dialog_builds_steps_and_refuses_incomplete_ones(qtbot):
+    dialog = StepDialog(recipe.FillMissing, ["a", "b"])
+    qtbot.addWidget(dialog)
+    dialog._accept()
+    assert dialog.error.text() == "Tick at least one column."
+    columns = dialog._getters["columns"].__self__
+    columns.item(1).setCheckState(Qt.CheckState.Checked)
+    dialog._accept()
+    assert dialog.step() == recipe.FillMissing(["b"], "mean", None)
+    edit = StepDialog(recipe.FilterRows, ["a"], recipe.FilterRows("a", "between", ["1", "5"]))
+    qtbot.addWidget(edit)
+    edit._accept()
+    assert edit.step() == recipe.FilterRows("a", "between", ["1", "5"], True)
+
+
+def test_comparing_two_versions(panel, qtbot):
+    project = panel.context.project
+    project.datasets.clean("sales:1", [recipe.DropColumns(["postcode"])])
+    panel.refresh()
+    versions = project.datasets.list()
+    dialog = DiffDialog(panel.context, versions, versions[0], versions[1])
+    qtbot.addWidget(dialog)
+    dialog.compare()
+    qtbot.waitUntil(lambda: dialog.result is not None, timeout=60_000)
+    assert "Columns removed: postcode." in dialog.summary.text()
+    assert dialog.stats.rowCount() > 0
+
+
+def test_a_million_rows_are_read_lazily():
+    rows = 1_000_000
+    table = pa.table({"i": np.arange(rows), "x": np.random.default_rng(0).normal(size=rows)})
+    model = ArrowTableModel()
+    model.set_table(table)
+    assert model.rowCount() == rows
+    assert model.data(model.index(rows - 1, 0)) == str(rows - 1)
+    assert model.data(model.index(0, 0)) == "0"
+    # Two cells touched, two blocks of one column converted: nothing else was materialised.
+    assert len(model._blocks) == 2
+    assert all(len(block) <= BLOCK_ROWS for block in model._blocks.values())
+    model.set_view(np.array([rows - 1, 0]))
+    assert model.data(model.index(0, 0)) == str(rows - 1)
+    assert model.headerData(0, Qt.Orientation.Vertical, Qt.ItemDataRole.DisplayRole) == (
+        f"{rows:,}"
+    )
+
+
+def test_read_only_projects_cannot_import(window, project_file, qtbot):
+    window.close_project()
+    project = Project.open(project_file, read_only=True)
+    from mlops_desktop.qt.context import ProjectContext
+
+    context = ProjectContext(project, window.runner, window.notifications)
+    data = DataPanel(context)
+    qtbot.addWidget(data)
+    assert not data.import_button.isEnabled()
+    context.close()
+    assert Path(project_file).exists()
