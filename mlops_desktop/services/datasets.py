@@ -88,53 +88,57 @@ class Datasets:
         table, renamed = tabular.normalise(table)
         notes = [*(notes or []), *renamed]
         if state is not None:
-            state.set_progress(None, "Profiling and compressing")
+            state.set_progress(None, "Profiling")
+        file = self._project.file
         with _pool() as pool:
-            # Parts are queued first and the columns' profiles behind them, so both keep every
-            # core busy: Arrow's kernels and the Parquet writer release the GIL.
+            # Arrow's kernels and the Parquet writer release the GIL, so the pool keeps every
+            # core busy; parts are stored as they come while the others are still encoding.
+            profile = profile_table(table, state, pool.map)
+            dictionary = tabular.dictionary_columns(table, profile)
+            slices = tabular.part_slices(table.num_rows)
             encoding = [
                 pool.submit(tabular.encode_part, table.slice(*piece), dictionary)
-                for piece in tabular.part_slices(table.num_rows)
-                for dictionary in [tabular.dictionary_columns(table)]
+                for piece in slices
             ]
-            profile = profile_table(table, state, pool.map)
-            parts = [
-                (future.result(), length)
-                for future, (_, length) in zip(
-                    encoding, tabular.part_slices(table.num_rows), strict=True
+            if state is not None:
+                state.check_cancelled()
+                state.set_progress(None, "Compressing and saving")
+            with file.transaction():
+                parts = []
+                for future, (_, rows) in zip(encoding, slices, strict=True):
+                    if state is not None:
+                        state.check_cancelled()
+                    parts.append((file.blobs.put(future.result(), compress=False), rows))
+                profile_bytes = json.dumps(profile.to_json(), allow_nan=False).encode()
+                version = self._repo.add(
+                    name,
+                    tabular.schema_of(profile),
+                    table.num_rows,
+                    parts,
+                    file.blobs.put(profile_bytes),
+                    parent_uuid=parent.uuid if parent else None,
+                    recipe=recipe,
+                    source=source,
+                    notes=notes,
                 )
-            ]
-        if state is not None:
-            state.check_cancelled()
-            state.set_progress(None, "Saving")
-        profile_bytes = json.dumps(profile.to_json(), allow_nan=False).encode()
-        file = self._project.file
-        with file.transaction():
-            shas = [(file.blobs.put(data, compress=False), rows) for data, rows in parts]
-            version = self._repo.add(
-                name,
-                tabular.schema_of(profile),
-                table.num_rows,
-                shas,
-                file.blobs.put(profile_bytes),
-                parent_uuid=parent.uuid if parent else None,
-                recipe=recipe,
-                source=source,
-                notes=notes,
-            )
-            if parent is not None:
-                summary = f"Cleaned {parent.label} into {version.label}"
-            elif source is not None:
-                summary = f"Imported {source.name} as {version.label}"
-            else:
-                summary = f"Saved {version.label}"
-            file.events.record(
-                "dataset.version",
-                f"{summary} ({version.rows:,} rows × {version.columns} columns)",
-                "dataset_version",
-                version.uuid,
-            )
+                self._record(version, parent, source)
         return version
+
+    def _record(
+        self, version: DatasetVersion, parent: DatasetVersion | None, source: SourceFile | None
+    ) -> None:
+        if parent is not None:
+            summary = f"Cleaned {parent.label} into {version.label}"
+        elif source is not None:
+            summary = f"Imported {source.name} as {version.label}"
+        else:
+            summary = f"Saved {version.label}"
+        self._project.file.events.record(
+            "dataset.version",
+            f"{summary} ({version.rows:,} rows × {version.columns} columns)",
+            "dataset_version",
+            version.uuid,
+        )
 
     def import_file(
         self,

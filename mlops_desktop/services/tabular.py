@@ -18,6 +18,7 @@ from mlops_desktop.domain.dataset import ColumnSchema, unique_column_names
 from mlops_desktop.domain.profile import TableProfile
 
 PART_ROWS = 1 << 17
+DICTIONARY_MAX_DISTINCT = 1 << 15
 
 
 def normalise(table: pa.Table) -> tuple[pa.Table, list[str]]:
@@ -74,19 +75,14 @@ def encode_part(table: pa.Table, dictionary_columns: list[str]) -> bytes:
     return sink.getvalue()
 
 
-def dictionary_columns(table: pa.Table) -> list[str]:
-    """Columns worth dictionary-encoding: text, flags and integers, which repeat. Floats
-    rarely do, and trying costs time before the writer gives up."""
-    return [f.name for f in table.schema if not pa.types.is_floating(f.type)]
-
-
-def encode_parts(table: pa.Table, map_fn: Callable = map) -> list[tuple[bytes, int]]:
-    """The table as Parquet parts, ``(bytes, rows)`` each; ``map_fn`` may run them in parallel
-    (but must not be a map of a pool that this call itself occupies)."""
-    dictionary = dictionary_columns(table)
-    slices = part_slices(table.num_rows)
-    encoded = map_fn(lambda s: encode_part(table.slice(*s), dictionary), slices)
-    return [(data, length) for data, (_, length) in zip(encoded, slices, strict=True)]
+def dictionary_columns(table: pa.Table, profile: TableProfile) -> list[str]:
+    """Columns worth dictionary-encoding: those whose values repeat. Beyond a page's worth
+    of distinct values the writer gives up on the dictionary, after wasted work."""
+    return [
+        column.name
+        for column in profile.columns
+        if column.unique <= DICTIONARY_MAX_DISTINCT and column.count > column.unique
+    ]
 
 
 def decode_parts(parts: Iterable[bytes], map_fn: Callable = map) -> pa.Table:
