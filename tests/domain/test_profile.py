@@ -54,3 +54,17 @@ def test_a_profile_survives_json_and_empty_columns_are_fine():
     again = TableProfile.from_json(profile.to_json())
     assert again == profile
     assert again.column("e").count == 0
+
+
+def test_statistics_from_distinct_values_match_numpy_exactly():
+    rng = np.random.default_rng(3)
+    values = rng.integers(0, 50, 10_001).astype(float) / 4
+    values[::97] = np.nan
+    column = profile_column("v", pa.chunked_array([values[:5000], values[5000:]]))
+    finite = values[~np.isnan(values)]
+    assert column.count == finite.size
+    assert column.stats["mean"] == pytest.approx(finite.mean())
+    assert column.stats["std"] == pytest.approx(finite.std(ddof=1))
+    expected = np.quantile(finite, [0.25, 0.5, 0.75])
+    assert [column.stats[q] for q in ("q25", "q50", "q75")] == pytest.approx(expected)
+    assert sum(column.histogram["counts"]) == finite.size
