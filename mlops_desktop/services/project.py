@@ -13,6 +13,7 @@ from mlops_desktop.store import ProjectFile, copies, health
 
 if TYPE_CHECKING:
     from mlops_desktop.services.datasets import Datasets
+    from mlops_desktop.services.experiments import Experiments
 
 
 class Project:
@@ -65,6 +66,13 @@ class Project:
         from mlops_desktop.services.datasets import Datasets
 
         return Datasets(self)
+
+    @cached_property
+    def experiments(self) -> Experiments:
+        """Save, check, compare and dry-run experiment specs."""
+        from mlops_desktop.services.experiments import Experiments
+
+        return Experiments(self)
 
     def info(self) -> ProjectInfo:
         row = self.file.project_row()

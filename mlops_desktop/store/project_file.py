@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from mlops_desktop.store.blobs import BlobStore
     from mlops_desktop.store.datasets import DatasetRepository
     from mlops_desktop.store.events import EventLog
+    from mlops_desktop.store.experiments import ExperimentRepository
     from mlops_desktop.store.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -308,6 +309,12 @@ class ProjectFile:
         from mlops_desktop.store.datasets import DatasetRepository
 
         return DatasetRepository(self)
+
+    @cached_property
+    def experiments(self) -> ExperimentRepository:
+        from mlops_desktop.store.experiments import ExperimentRepository
+
+        return ExperimentRepository(self)
 
     @cached_property
     def events(self) -> EventLog:

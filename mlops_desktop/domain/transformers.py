@@ -1,0 +1,62 @@
+"""The project's own scikit-learn transformers, used inside compiled pipelines.
+
+They are plain estimators with no state beyond their parameters and fitted names, so model
+files can list them among the trusted types to load.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+
+DATETIME_PARTS = ("year", "month", "day", "weekday", "hour", "dayofyear")
+_ACCESSORS = {"weekday": "day_of_week", "dayofyear": "day_of_year"}
+
+
+class DatetimeParts(TransformerMixin, BaseEstimator):
+    """Dates as numbers a model can use: year, month, day, weekday, hour, day of year.
+
+    Missing dates give NaN in every part (impute afterwards).
+    """
+
+    def __init__(self, parts=("year", "month", "weekday")):
+        self.parts = parts
+
+    def fit(self, X, y=None):
+        unknown = sorted(set(self.parts) - set(DATETIME_PARTS))
+        if unknown:
+            raise ValueError(f"unknown datetime part {unknown[0]!r}; use {DATETIME_PARTS}")
+        frame = pd.DataFrame(X)
+        self.feature_names_in_ = np.asarray([str(c) for c in frame.columns], dtype=object)
+        self.n_features_in_ = frame.shape[1]
+        return self
+
+    def transform(self, X):
+        frame = pd.DataFrame(X)
+        columns = []
+        for name in frame.columns:
+            values = pd.to_datetime(frame[name], errors="coerce")
+            for part in self.parts:
+                numbers = getattr(values.dt, _ACCESSORS.get(part, part))
+                columns.append(numbers.astype("float64").to_numpy())
+        return np.column_stack(columns) if columns else np.empty((len(frame), 0))
+
+    def get_feature_names_out(self, input_features=None):
+        names = self.feature_names_in_ if input_features is None else input_features
+        return np.asarray([f"{n}_{p}" for n in names for p in self.parts], dtype=object)
+
+
+class TextColumn(TransformerMixin, BaseEstimator):
+    """One text column as the 1-D array of strings TF-IDF expects (missing text is empty)."""
+
+    def fit(self, X, y=None):
+        frame = pd.DataFrame(X)
+        if frame.shape[1] != 1:
+            raise ValueError("TextColumn takes exactly one column")
+        self.n_features_in_ = 1
+        return self
+
+    def transform(self, X):
+        column = pd.DataFrame(X).iloc[:, 0]
+        return column.where(column.notna(), "").astype(str).to_numpy()
