@@ -25,6 +25,7 @@ ENCODINGS = ("onehot", "ordinal", "target")
 STRATEGIES = ("none", "grid", "random", "halving")
 SPLITS = ("auto", "kfold", "stratified", "timeseries")
 DISTRIBUTIONS = ("uniform", "loguniform", "int", "choice")
+DATETIME_PARTS = ("year", "month", "day", "weekday", "hour", "dayofyear")
 #: A search larger than this must be confirmed before it is queued.
 LARGE_SEARCH = 10_000
 #: Integer targets with at most this many distinct values read as classes.
@@ -73,8 +74,6 @@ class ColumnSpec:
     max_features: int = 1000
 
     def check(self, path: str) -> None:
-        from mlops_desktop.domain.transformers import DATETIME_PARTS
-
         _choice(f"{path}.role", self.role, ROLES)
         _choice(f"{path}.type", self.type, COLUMN_TYPES)
         _choice(f"{path}.impute", self.impute, IMPUTATIONS)
@@ -325,6 +324,21 @@ def resolve_task(spec: ExperimentSpec, target: ColumnProfile) -> tuple[str, str]
     return spec.task, f"set by hand (the data suggest: {reason})"
 
 
+def resolve_column(column: ColumnProfile, override: dict, path: str) -> ColumnSpec:
+    """One column's treatment: its profile's defaults, then the spec's override."""
+    treatment = default_column(column)
+    if "type" in override and override["type"] != treatment.type:
+        # A new type brings that type's defaults (types are named like profile kinds),
+        # under the rest of the override.
+        _choice(f"{path}.type", override["type"], COLUMN_TYPES)
+        role = treatment.role
+        treatment = default_column(dataclasses.replace(column, kind=override["type"]))
+        treatment.role = role
+    treatment = dataclasses.replace(treatment, **override)
+    treatment.check(path)
+    return treatment
+
+
 def resolve_columns(spec: ExperimentSpec, profile: TableProfile) -> dict[str, ColumnSpec]:
     """Each column but the target with its treatment: profile defaults, then the overrides."""
     names = {c.name for c in profile.columns}
@@ -335,19 +349,10 @@ def resolve_columns(spec: ExperimentSpec, profile: TableProfile) -> dict[str, Co
     for column in profile.columns:
         if column.name == spec.target:
             continue
-        treatment = default_column(column)
-        override = spec.features.columns.get(column.name, {})
-        if "type" in override and override["type"] != treatment.type:
-            # A new type brings that type's defaults (types are named like profile kinds),
-            # under the rest of the override.
-            _choice(f"features.columns.{column.name}.type", override["type"], COLUMN_TYPES)
-            role = treatment.role
-            treatment = default_column(dataclasses.replace(column, kind=override["type"]))
-            treatment.role = role
-        treatment = dataclasses.replace(treatment, **override)
+        path = f"features.columns.{column.name}"
+        treatment = resolve_column(column, spec.features.columns.get(column.name, {}), path)
         if column.name in spec.features.exclude:
             treatment.role = "ignore"
-        treatment.check(f"features.columns.{column.name}")
         resolved[column.name] = treatment
     if not any(t.role == "feature" for t in resolved.values()):
         raise _problem(
@@ -379,3 +384,42 @@ def search_size(spec: ExperimentSpec) -> tuple[int, int, bool]:
         total += left
         left = left // search.factor
     return total, search.cv, False
+
+
+def parse_dimension(text: str) -> list | dict:
+    """A search dimension as typed: ``3, 5, None`` (values), or ``loguniform(0.001, 10)``,
+    ``uniform(0, 1)``, ``int(1, 50)``."""
+    from mlops_desktop.domain.estimators import parse_value
+
+    stripped = text.strip()
+    for kind in ("loguniform", "uniform", "int"):
+        if stripped.startswith(f"{kind}(") and stripped.endswith(")"):
+            bounds = [parse_value(b) for b in stripped[len(kind) + 1 : -1].split(",")]
+            return {kind: bounds}
+    if not stripped:
+        return []
+    return [parse_value(part) for part in _split_top_level(stripped)]
+
+
+def _split_top_level(text: str) -> list[str]:
+    """Split on commas that are not inside brackets: ``(50,), (100, 50)`` has two values."""
+    parts, depth, current = [], 0, ""
+    for char in text:
+        depth += char in "([{"
+        depth -= char in ")]}"
+        if char == "," and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    parts.append(current)
+    return [p for p in (part.strip() for part in parts) if p]
+
+
+def format_dimension(values: list | dict) -> str:
+    if isinstance(values, dict):
+        kind, bounds = next(iter(values.items()))
+        if kind == "choice":
+            return format_dimension(bounds)
+        return f"{kind}({', '.join(map(str, bounds))})"
+    return ", ".join("None" if v is None else str(v) for v in values)

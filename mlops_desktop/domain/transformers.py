@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
-DATETIME_PARTS = ("year", "month", "day", "weekday", "hour", "dayofyear")
+from mlops_desktop.domain.experiment import DATETIME_PARTS
+
 _ACCESSORS = {"weekday": "day_of_week", "dayofyear": "day_of_year"}
 
 

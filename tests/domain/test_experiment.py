@@ -237,3 +237,15 @@ def test_all_estimators_fit_a_mixed_table(penguins):
         for name in estimators.estimators_for("regression"):
             result = plan(spec(target="bill", estimator=name, params={}, search={}), profile)
             result.estimator.fit(frame.drop(columns="bill"), frame["bill"])
+
+
+def test_dimensions_typed_in_the_form():
+    from mlops_desktop.domain.experiment import format_dimension, parse_dimension
+
+    assert parse_dimension("3, 5, None") == [3, 5, None]
+    assert parse_dimension("loguniform(0.001, 10)") == {"loguniform": [0.001, 10]}
+    assert parse_dimension("int(1, 50)") == {"int": [1, 50]}
+    assert parse_dimension("(50,), (100, 50)") == [[50], [100, 50]]
+    assert parse_dimension("gini, entropy") == ["gini", "entropy"]
+    for text in ("3, 5, None", "loguniform(0.001, 10)", "gini, entropy"):
+        assert format_dimension(parse_dimension(text)) == text

@@ -167,11 +167,12 @@ def test_heavy_panels_load_after_the_window_and_ctrl_number_shows_them(window, q
     path = tmp_path / "p.mlops"
     Project.create(path).close()
     window.open_project(path)
-    assert [window.navigation.item(i).text() for i in range(window.navigation.count())] == [
-        "Overview",
-        "Data",
-    ]
-    qtbot.waitUntil(lambda: len(window.panels) == 2, timeout=30_000)
+    from mlops_desktop.qt.panels import PANELS
+
+    titles = [window.navigation.item(i).text() for i in range(window.navigation.count())]
+    assert titles == [spec.title for spec in PANELS]
+    assert titles[:3] == ["Overview", "Data", "Experiments"]
+    qtbot.waitUntil(lambda: len(window.panels) == len(PANELS), timeout=60_000)
     menu_action(window, "View", "Data").trigger()
     assert window.navigation.currentRow() == 1
     assert window.panel_stack.currentWidget().panel is window.panels[1]

@@ -45,6 +45,12 @@ PANELS: tuple[PanelSpec, ...] = (
         "mlops_desktop.qt.panels.data.panel",
         "DataPanel",
     ),
+    PanelSpec(
+        "Experiments",
+        QStyle.StandardPixmap.SP_FileDialogDetailedView,
+        "mlops_desktop.qt.panels.experiments.panel",
+        "ExperimentsPanel",
+    ),
 )
 
 __all__ = ["PANELS", "Panel", "PanelSpec"]
