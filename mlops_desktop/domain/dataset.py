@@ -43,15 +43,13 @@ class VersionRef:
     version: int | None = None
 
     @classmethod
-    def parse(cls, text: str) -> VersionRef:
+    def parse(cls, text: str, kind: str = "dataset") -> VersionRef:
         match = re.fullmatch(r"\s*(.+?)(?::(\d+))?\s*", text or "")
-        if not match:
-            raise UserError(f"{text!r} is not a dataset reference: write NAME or NAME:N.")
-        name, number = match.group(1), match.group(2)
-        if ":" in name:
+        if not match or ":" in match.group(1):
             raise UserError(
-                f"{text!r} is not a dataset reference: write NAME or NAME:N with N a number."
+                f"{text!r} is not a {kind} reference: write NAME or NAME:N with N a number."
             )
+        name, number = match.group(1), match.group(2)
         version = int(number) if number is not None else None
         if version is not None and version < 1:
             raise UserError(f"Version numbers start at 1, so {text!r} names nothing.")

@@ -128,7 +128,7 @@ def build_pipeline(spec: ExperimentSpec, columns: dict[str, ColumnSpec]):
     return Pipeline([("features", features), ("model", model)])
 
 
-def _splitter(spec: ExperimentSpec, task: str):
+def splitter(spec: ExperimentSpec, task: str):
     from sklearn.model_selection import KFold, StratifiedKFold, TimeSeriesSplit
 
     split, folds, seed = spec.validation.split, spec.search.cv, spec.validation.seed
@@ -201,7 +201,7 @@ def build_search(spec: ExperimentSpec, pipeline, task: str):
     space = {f"model__{k}": _distribution(v) for k, v in search.space.items()}
     names = scorers(spec, task)
     scoring = names[0] if len(names) == 1 else names
-    common = {"cv": _splitter(spec, task), "error_score": "raise"}
+    common = {"cv": splitter(spec, task), "error_score": "raise"}
     seed = spec.validation.seed
     if search.strategy == "grid":
         return GridSearchCV(pipeline, space, scoring=scoring, refit=names[0], **common)

@@ -14,6 +14,7 @@ from mlops_desktop.store import ProjectFile, copies, health
 if TYPE_CHECKING:
     from mlops_desktop.services.datasets import Datasets
     from mlops_desktop.services.experiments import Experiments
+    from mlops_desktop.services.queue import Queue
 
 
 class Project:
@@ -73,6 +74,13 @@ class Project:
         from mlops_desktop.services.experiments import Experiments
 
         return Experiments(self)
+
+    @cached_property
+    def queue(self) -> Queue:
+        """Queue experiments for training, cancel, re-run, reorder and pause jobs."""
+        from mlops_desktop.services.queue import Queue
+
+        return Queue(self)
 
     def info(self) -> ProjectInfo:
         row = self.file.project_row()

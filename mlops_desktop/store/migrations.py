@@ -122,6 +122,79 @@ MIGRATIONS: tuple[Migration, ...] = (
         );
         """,
     ),
+    Migration(
+        4,
+        "the training queue, models and their versions",
+        """
+        CREATE TABLE jobs (
+            uuid TEXT PRIMARY KEY,
+            number INTEGER NOT NULL UNIQUE,
+            experiment_uuid TEXT REFERENCES experiments (uuid) ON DELETE SET NULL,
+            experiment_name TEXT NOT NULL,
+            spec TEXT NOT NULL CHECK (json_valid(spec)),
+            status TEXT NOT NULL
+                CHECK (status IN ('queued', 'running', 'done', 'failed', 'cancelled')),
+            priority INTEGER NOT NULL DEFAULT 0,
+            position REAL NOT NULL,
+            retries_left INTEGER NOT NULL DEFAULT 0,
+            cancel_requested INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            created_by TEXT NOT NULL,
+            started_at TEXT,
+            finished_at TEXT,
+            worker_id TEXT,
+            heartbeat_at TEXT,
+            progress REAL,
+            progress_message TEXT NOT NULL DEFAULT '',
+            log TEXT NOT NULL DEFAULT '',
+            error TEXT,
+            model_version_uuid TEXT
+        );
+        CREATE INDEX jobs_queue ON jobs (status, priority DESC, position);
+        CREATE TABLE models (
+            uuid TEXT PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            created_at TEXT NOT NULL,
+            created_by TEXT NOT NULL
+        );
+        CREATE TABLE model_versions (
+            uuid TEXT PRIMARY KEY,
+            model_uuid TEXT NOT NULL REFERENCES models (uuid),
+            version INTEGER NOT NULL CHECK (version >= 1),
+            job_uuid TEXT REFERENCES jobs (uuid) ON DELETE SET NULL,
+            experiment_name TEXT NOT NULL,
+            spec TEXT NOT NULL CHECK (json_valid(spec)),
+            dataset_version_uuid TEXT REFERENCES dataset_versions (uuid),
+            task TEXT NOT NULL,
+            estimator TEXT NOT NULL,
+            params TEXT NOT NULL CHECK (json_valid(params)),
+            metrics TEXT NOT NULL CHECK (json_valid(metrics)),
+            signature TEXT NOT NULL CHECK (json_valid(signature)),
+            environment TEXT NOT NULL CHECK (json_valid(environment)),
+            seed INTEGER NOT NULL,
+            fit_seconds REAL NOT NULL,
+            predict_seconds REAL NOT NULL,
+            model_sha256 TEXT NOT NULL REFERENCES blobs (sha256),
+            plots_sha256 TEXT REFERENCES blobs (sha256),
+            search_sha256 TEXT REFERENCES blobs (sha256),
+            notes TEXT NOT NULL DEFAULT '',
+            tags TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(tags)),
+            created_at TEXT NOT NULL,
+            created_by TEXT NOT NULL,
+            UNIQUE (model_uuid, version)
+        );
+        CREATE INDEX model_versions_dataset ON model_versions (dataset_version_uuid);
+        -- What a version learned and how it scored is history; only notes and tags are edits.
+        CREATE TRIGGER model_versions_are_immutable BEFORE UPDATE ON model_versions
+        WHEN NEW.notes IS OLD.notes AND NEW.tags IS OLD.tags
+            OR NEW.uuid IS NOT OLD.uuid OR NEW.metrics IS NOT OLD.metrics
+            OR NEW.model_sha256 IS NOT OLD.model_sha256 OR NEW.spec IS NOT OLD.spec
+            OR NEW.params IS NOT OLD.params OR NEW.version IS NOT OLD.version
+        BEGIN
+            SELECT RAISE(ABORT, 'model versions are immutable but for notes and tags');
+        END;
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

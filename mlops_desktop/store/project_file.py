@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from mlops_desktop.store.datasets import DatasetRepository
     from mlops_desktop.store.events import EventLog
     from mlops_desktop.store.experiments import ExperimentRepository
+    from mlops_desktop.store.jobs import JobRepository
+    from mlops_desktop.store.models import ModelRepository
     from mlops_desktop.store.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -321,6 +323,18 @@ class ProjectFile:
         from mlops_desktop.store.events import EventLog
 
         return EventLog(self)
+
+    @cached_property
+    def jobs(self) -> JobRepository:
+        from mlops_desktop.store.jobs import JobRepository
+
+        return JobRepository(self)
+
+    @cached_property
+    def models(self) -> ModelRepository:
+        from mlops_desktop.store.models import ModelRepository
+
+        return ModelRepository(self)
 
     @cached_property
     def settings(self) -> Settings:

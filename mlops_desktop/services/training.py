@@ -1,0 +1,363 @@
+"""Training one job: fit the spec's pipeline (or search), measure it, and record a version.
+
+Everything a finished job produces is written in one transaction: the model (skops), the
+search table, plot data, metrics, signature and environment, the version row and the job's
+end. The same spec and seed give the same metrics: every random choice is seeded.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import platform
+import time
+from contextlib import nullcontext
+from importlib import metadata
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from mlops_desktop.domain import metrics as m
+from mlops_desktop.domain.errors import Cancelled, UserError
+from mlops_desktop.domain.experiment import ExperimentSpec
+from mlops_desktop.domain.job import Job
+from mlops_desktop.domain.model import ModelVersion
+from mlops_desktop.domain.signature import signature_of
+from mlops_desktop.services.modelfiles import dump_model
+
+if TYPE_CHECKING:
+    from mlops_desktop.services.project import Project
+
+log = logging.getLogger(__name__)
+
+#: Project setting naming a Dask scheduler (tcp://host:8786) to run the search on.
+DASK_SETTING = "compute.dask_scheduler"
+#: Permutation importance on at most this many hold-out rows and input columns.
+IMPORTANCE_ROWS = 2000
+IMPORTANCE_COLUMNS = 100
+IMPORTANCE_REPEATS = 5
+ENVIRONMENT_PACKAGES = ("scikit-learn", "numpy", "pandas", "scipy", "pyarrow", "skops", "joblib")
+
+
+class JobState:
+    """What a running job reports: progress, log lines, and whether to stop (thread-safe by
+    replacing whole values; the worker's heartbeat thread reads them)."""
+
+    def __init__(self):
+        self.latest: tuple[float | None, str] = (0.0, "Starting")
+        self.lines: list[str] = []
+        self.cancelled = False
+
+    def set_progress(self, fraction: float | None, message: str = "") -> None:
+        self.latest = (fraction, message)
+
+    def set_partial_result(self, value) -> None:
+        pass  # training has no partial results to show
+
+    def log(self, line: str) -> None:
+        self.lines.append(f"{time.strftime('%H:%M:%S')} {line}\n")
+
+    def is_cancelled(self) -> bool:
+        return self.cancelled
+
+    def check_cancelled(self) -> None:
+        if self.cancelled:
+            raise Cancelled()
+
+
+class _CountingScorer:
+    """A scorer that also counts the folds scored (progress) and stops on cancel."""
+
+    def __init__(self, scorer, state: JobState, total: int, counts: bool):
+        self.scorer, self.state, self.total, self.counts = scorer, state, total, counts
+        self.done = 0
+
+    def __call__(self, estimator, X, y, **kwargs):
+        self.state.check_cancelled()
+        score = self.scorer(estimator, X, y, **kwargs)
+        if self.counts:
+            self.done += 1
+            self.state.set_progress(
+                0.05 + 0.8 * min(self.done / max(self.total, 1), 1.0),
+                f"Fold {self.done:,} of {self.total:,} scored",
+            )
+        return score
+
+
+def _scoring(names: list[str], state: JobState, total: int) -> dict:
+    from sklearn.metrics import get_scorer
+
+    return {
+        name: _CountingScorer(get_scorer(name), state, total, counts=(i == 0))
+        for i, name in enumerate(names)
+    }
+
+
+def environment() -> dict:
+    packages = {}
+    for name in ENVIRONMENT_PACKAGES:
+        try:
+            packages[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            packages[name] = None
+    from mlops_desktop.version import __version__
+
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "mlops_desktop": __version__,
+        "packages": packages,
+    }
+
+
+def _json_safe(value):
+    """cv_results_ and friends as JSON: arrays to lists, masked and non-finite to None."""
+    if isinstance(value, np.ma.MaskedArray):
+        return [
+            None if masked else _json_safe(v)
+            for v, masked in zip(value.data, np.ma.getmaskarray(value), strict=True)
+        ]
+    if isinstance(value, np.ndarray):
+        return [_json_safe(v) for v in value.tolist()]
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, np.generic):
+        return _json_safe(value.item())
+    if isinstance(value, float):
+        return value if np.isfinite(value) else None
+    if value is None or isinstance(value, str | int | bool):
+        return value
+    return repr(value)  # an estimator object inside a parameter grid
+
+
+def _dask(project: Project):
+    address = project.file.settings.get(DASK_SETTING)
+    if not address:
+        return nullcontext(), 1
+    try:
+        from distributed import Client
+    except ImportError:
+        raise UserError(
+            "The project sends training to a Dask scheduler, but the 'distributed' package is "
+            "not installed: install mlops-desktop[dask], or clear the scheduler setting."
+        ) from None
+    try:
+        client = Client(address, timeout="10s", set_as_default=False)
+    except OSError as exc:
+        raise UserError(
+            f"Could not reach the Dask scheduler at {address} ({exc}): check that it runs and "
+            "the address in the project settings, or clear the setting to train here."
+        ) from None
+    import joblib
+
+    class _Session:
+        def __enter__(self):
+            self._config = joblib.parallel_config(backend="dask", scheduler_host=address)
+            self._config.__enter__()
+            return client
+
+        def __exit__(self, *exc_info):
+            self._config.__exit__(*exc_info)
+            client.close()
+
+    return _Session(), -1
+
+
+def train(project: Project, job: Job, state: JobState) -> ModelVersion:
+    """Run ``job`` and record its model version (raises ``UserError`` for its own faults)."""
+    from sklearn.model_selection import cross_validate, train_test_split
+
+    spec = ExperimentSpec.from_json(job.spec)
+    state.set_progress(0.0, "Loading data")
+    datasets = project.datasets
+    try:
+        version = datasets.get(spec.dataset)
+    except UserError as exc:
+        raise UserError(f"The job's dataset is gone: {exc.message}") from None
+    state.log(f"Dataset {version.label}: {version.rows:,} rows × {version.columns} columns")
+    plan = project.experiments.plan(spec)
+    frame = datasets.load_frame(version)
+    missing = int(frame[spec.target].isna().sum())
+    if missing:
+        frame = frame[frame[spec.target].notna()]
+        state.log(f"Left out {missing:,} rows whose target {spec.target!r} is missing")
+    X, y = frame.drop(columns=[spec.target]), frame[spec.target]
+    classifier = plan.task != "regression"
+    validation = spec.validation
+    stratify = y if classifier and validation.stratify else None
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=validation.holdout, random_state=validation.seed, stratify=stratify
+    )
+    state.log(
+        f"{len(X_train):,} rows to fit, {len(X_test):,} held out; task {plan.task} "
+        f"({plan.task_reason}); {plan.size_text()}"
+    )
+    from mlops_desktop.domain.pipeline import scorers
+
+    names = scorers(spec, plan.task)
+    session, n_jobs = _dask(project)
+    estimator = plan.estimator
+    search = spec.search.strategy != "none"
+    state.check_cancelled()
+    started = time.perf_counter()
+    with session:
+        if search:
+            scoring = _scoring(names, state, plan.fits)
+            if spec.search.strategy == "halving":
+                estimator.set_params(scoring=scoring[names[0]], n_jobs=n_jobs)
+            else:
+                estimator.set_params(scoring=scoring, refit=names[0], n_jobs=n_jobs)
+            state.set_progress(0.05, f"Searching: {plan.size_text()}")
+            estimator.fit(X_train, y_train)
+            model = estimator.best_estimator_
+            results = estimator.cv_results_
+            best = estimator.best_index_
+            cv = {
+                name: {
+                    "mean": m._number(results[f"mean_test_{key}"][best]),
+                    "std": m._number(results[f"std_test_{key}"][best]),
+                }
+                for name in names
+                for key in [name if f"mean_test_{name}" in results else "score"]
+            }
+            best_params = {k.removeprefix("model__"): v for k, v in estimator.best_params_.items()}
+        else:
+            from mlops_desktop.domain.pipeline import splitter
+
+            state.set_progress(0.05, f"Cross-validating ({spec.search.cv} folds)")
+            scored = cross_validate(
+                plan.pipeline,
+                X_train,
+                y_train,
+                n_jobs=n_jobs,
+                cv=splitter(spec, plan.task),
+                scoring=_scoring(names, state, spec.search.cv),
+                error_score="raise",
+            )
+            cv = {
+                name: {
+                    "mean": m._number(np.mean(scored[f"test_{name}"])),
+                    "std": m._number(np.std(scored[f"test_{name}"])),
+                }
+                for name in names
+            }
+            state.set_progress(0.85, "Fitting on all training rows")
+            model = plan.pipeline.fit(X_train, y_train)
+            results, best_params = None, {}
+    fit_seconds = time.perf_counter() - started
+    state.log(
+        f"Fitted in {fit_seconds:.1f} s; CV "
+        + ", ".join(
+            f"{k} {v['mean']:.4g} ± {v['std']:.2g}" for k, v in cv.items() if v["mean"] is not None
+        )
+    )
+
+    state.check_cancelled()
+    state.set_progress(0.87, "Measuring on the hold-out rows")
+    started = time.perf_counter()
+    predicted = model.predict(X_test)
+    predict_seconds = time.perf_counter() - started
+    final = model.steps[-1][1]
+    classes = list(getattr(final, "classes_", []))
+    proba = (
+        model.predict_proba(X_test)
+        if classifier and hasattr(model, "predict_proba") and hasattr(final, "predict_proba")
+        else None
+    )
+    seed = validation.seed
+    if classifier:
+        holdout = m.classification_metrics(y_test, predicted, proba, classes)
+        plots = m.classification_plots(y_test, predicted, proba, classes, seed)
+    else:
+        holdout = m.regression_metrics(y_test, predicted)
+        plots = m.regression_plots(y_test, predicted, seed)
+    state.log("Hold-out " + ", ".join(f"{k} {v:.4g}" for k, v in holdout.items() if v is not None))
+    state.set_progress(0.9, "Permutation importance")
+    plots["permutation_importance"] = _importance(
+        model, X_test, y_test, names[0], seed, plan.columns, state
+    )
+    if results is not None:
+        plots["search"] = m.search_curve(results, names[0])
+    signature = signature_of(
+        datasets.profile(version), plan.columns, plan.task, spec.target, classes
+    )
+    state.check_cancelled()
+    state.set_progress(0.95, "Saving the model")
+    model_bytes = dump_model(model)
+    file = project.file
+    with file.transaction():
+        fields = {
+            "job_uuid": job.uuid,
+            "experiment_name": job.experiment_name,
+            "spec": spec.to_json(),
+            "dataset_version_uuid": version.uuid,
+            "task": plan.task,
+            "estimator": spec.estimator,
+            "params": _json_safe({**spec.params, **best_params}),
+            "metrics": {
+                "cv": cv,
+                "holdout": holdout,
+                "primary": names[0],
+                "rows": {"train": len(X_train), "holdout": len(X_test)},
+            },
+            "signature": signature.to_json(),
+            "environment": environment(),
+            "seed": seed,
+            "fit_seconds": fit_seconds,
+            "predict_seconds": predict_seconds,
+            "model_sha256": file.blobs.put(model_bytes, compress=False),
+            "plots_sha256": file.blobs.put(json.dumps(_json_safe(plots)).encode()),
+            "search_sha256": (
+                file.blobs.put(json.dumps(_json_safe(results)).encode())
+                if results is not None
+                else None
+            ),
+        }
+        model_version = file.models.add(spec.model, **fields)
+        file.jobs.finish(job.uuid, model_version.uuid)
+        primary = cv[names[0]]["mean"]
+        score = f": CV {names[0]} {primary:.4g}" if primary is not None else ""
+        file.events.record(
+            "model.version",
+            f"Trained {model_version.label} from experiment {job.experiment_name} "
+            f"(job #{job.number}){score}",
+            "model_version",
+            model_version.uuid,
+        )
+    state.set_progress(1.0, f"Saved {model_version.label}")
+    state.log(f"Saved {model_version.label}")
+    return model_version
+
+
+def _importance(model, X_test, y_test, scorer: str, seed: int, columns, state) -> dict | None:
+    from sklearn.inspection import permutation_importance
+
+    used = [name for name, c in columns.items() if c.role == "feature"]
+    if len(used) > IMPORTANCE_COLUMNS or len(X_test) < 2:
+        state.log(
+            f"Permutation importance skipped ({len(used)} feature columns, "
+            f"{len(X_test)} hold-out rows)"
+        )
+        return None
+    if len(X_test) > IMPORTANCE_ROWS:
+        keep = np.random.default_rng(seed).choice(len(X_test), IMPORTANCE_ROWS, replace=False)
+        X_test, y_test = X_test.iloc[np.sort(keep)], y_test.iloc[np.sort(keep)]
+    result = permutation_importance(
+        model,
+        X_test,
+        y_test,
+        scoring=scorer,
+        n_repeats=IMPORTANCE_REPEATS,
+        random_state=seed,
+        n_jobs=1,
+    )
+    names = list(X_test.columns)
+    order = np.argsort(-result.importances_mean)
+    return {
+        "scorer": scorer,
+        "features": [names[i] for i in order if names[i] in used],
+        "mean": [float(result.importances_mean[i]) for i in order if names[i] in used],
+        "std": [float(result.importances_std[i]) for i in order if names[i] in used],
+    }

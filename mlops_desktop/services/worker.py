@@ -1,0 +1,156 @@
+"""The training worker: a process that claims queued jobs one at a time and trains them.
+
+``python -m mlops_desktop worker PROJECT``. A heartbeat thread (with its own connection)
+records progress and log lines every couple of seconds and watches for a cancel request:
+the job is asked to stop between folds, and if it does not within a grace period the worker
+records the cancellation and exits at once, the only way to stop a fit mid-flight. A worker
+that dies leaves a job whose heartbeat stops; the reaper ends it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import traceback
+
+from mlops_desktop.domain.errors import Cancelled, ProjectFileError, UserError
+from mlops_desktop.domain.job import Job
+from mlops_desktop.services.training import JobState, train
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_SECONDS = 2.0
+#: A running job silent for this long is taken to have lost its worker.
+STALE_SECONDS = 30.0
+#: After a cancel request, a fit that has not stopped by itself is stopped this much later.
+CANCEL_GRACE_SECONDS = 3.0
+#: Exit status of a worker that stopped itself to cancel a job mid-fit.
+EXIT_CANCELLED = 3
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def is_gone(worker: str) -> bool:
+    """True if ``worker`` (host:pid) ran on this computer and its process has ended."""
+    host, _, pid = worker.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # alive, another user's
+    return False
+
+
+class _Heartbeat(threading.Thread):
+    def __init__(self, project_path: str, job: Job, state: JobState):
+        super().__init__(name=f"heartbeat job {job.number}", daemon=True)
+        self.project_path, self.job, self.state = project_path, job, state
+        self.stop = threading.Event()
+        self.cancel_seen_at: float | None = None
+
+    def run(self) -> None:
+        from mlops_desktop.services.project import Project
+
+        with Project.open(self.project_path) as project:
+            jobs = project.file.jobs
+            while not self.stop.wait(HEARTBEAT_SECONDS):
+                self.beat(project, jobs)
+            self.flush(project, jobs)
+
+    def flush(self, project, jobs) -> bool:
+        lines, self.state.lines = self.state.lines, []
+        fraction, message = self.state.latest
+        with project.file.transaction():
+            if lines:
+                jobs.append_log(self.job.uuid, "".join(lines))
+            return jobs.heartbeat(self.job.uuid, fraction, message)
+
+    def beat(self, project, jobs) -> None:
+        try:
+            cancel = self.flush(project, jobs)
+        except (ProjectFileError, UserError) as exc:
+            log.warning("heartbeat of job %s failed: %s", self.job.number, exc)
+            return
+        if not cancel:
+            return
+        self.state.cancelled = True
+        now = time.monotonic()
+        self.cancel_seen_at = self.cancel_seen_at or now
+        if now - self.cancel_seen_at >= CANCEL_GRACE_SECONDS:
+            # The fit did not come back to check: end the job here and the process with it.
+            with project.file.transaction():
+                jobs.mark_cancelled(self.job.uuid)
+                jobs.append_log(self.job.uuid, "Cancelled: the worker stopped mid-fit.\n")
+            os._exit(EXIT_CANCELLED)
+
+
+class Worker:
+    def __init__(self, project_path: str, keep_waiting: bool = False):
+        self.project_path = str(project_path)
+        self.keep_waiting = keep_waiting
+        self.id = worker_id()
+
+    def run(self) -> int:
+        """Train queued jobs until none is left (or forever with ``keep_waiting``); returns
+        how many were run."""
+        from mlops_desktop.services.project import Project
+
+        done = 0
+        with Project.open(self.project_path) as project:
+            jobs = project.file.jobs
+            while True:
+                with project.file.transaction():
+                    jobs.reap(STALE_SECONDS, is_gone)
+                    job = None if jobs.paused() else jobs.claim(self.id)
+                if job is None:
+                    if not self.keep_waiting:
+                        return done
+                    time.sleep(1.0)
+                    continue
+                self.run_job(project, job)
+                done += 1
+
+    def run_job(self, project, job: Job) -> None:
+        state = JobState()
+        state.log(f"Job #{job.number} ({job.experiment_name}) started on {self.id}")
+        heartbeat = _Heartbeat(self.project_path, job, state)
+        heartbeat.start()
+        outcome: tuple[str, str] | None = None
+        try:
+            train(project, job, state)
+        except Cancelled:
+            outcome = ("cancelled", "Cancelled.")
+        except UserError as exc:
+            outcome = ("failed", exc.message)
+        except MemoryError:
+            outcome = (
+                "failed",
+                "The job ran out of memory: use a smaller dataset or a "
+                "simpler model, or free memory and run it again.",
+            )
+        except Exception as exc:
+            state.log(traceback.format_exc())
+            outcome = ("failed", f"Training failed: {type(exc).__name__}: {exc}")
+        finally:
+            heartbeat.stop.set()
+            heartbeat.join()
+        if outcome is not None:
+            status, message = outcome
+            state.log(message)
+            with project.file.transaction():
+                project.file.jobs.append_log(job.uuid, "".join(state.lines))
+                if status == "cancelled":
+                    project.file.jobs.mark_cancelled(job.uuid)
+                else:
+                    project.file.jobs.fail(job.uuid, message)
+        else:
+            with project.file.transaction():
+                project.file.jobs.append_log(job.uuid, "".join(state.lines))

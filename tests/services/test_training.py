@@ -1,0 +1,234 @@
+"""Training in the worker's own process: what a job records, reproducibility, failures."""
+
+import json
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+
+from mlops_desktop.domain.experiment import ExperimentSpec
+from mlops_desktop.services import modelfiles
+from mlops_desktop.services.training import DASK_SETTING
+from mlops_desktop.services.worker import Worker
+
+
+def save(project, **spec):
+    base = {
+        "dataset": "iris",
+        "target": "target",
+        "estimator": "RandomForestClassifier",
+        "params": {"n_estimators": 10},
+    }
+    project.experiments.save(ExperimentSpec.from_json({**base, **spec}))
+    return project.queue.enqueue(spec["name"])
+
+
+def run_queue(project):
+    Worker(str(project.path)).run()
+
+
+@pytest.fixture
+def iris(project):
+    project.datasets.import_file("sklearn:iris")
+    return project
+
+
+def test_a_finished_job_records_everything(iris):
+    job = save(
+        iris, name="forest", search={"strategy": "grid", "space": {"max_depth": [2, 4]}, "cv": 3}
+    )
+    run_queue(iris)
+    ended = iris.queue.job(job.number)
+    assert (ended.status, ended.model_label) == ("done", "forest:1")
+    version = iris.file.models.get("forest:1")
+    assert version.dataset_label == "iris:1"
+    assert version.params["max_depth"] in (2, 4)
+    assert set(version.metrics["cv"]) == {"f1_macro"}
+    assert set(version.metrics["holdout"]) == {
+        "accuracy",
+        "balanced_accuracy",
+        "precision_macro",
+        "recall_macro",
+        "f1_macro",
+        "roc_auc",
+        "log_loss",
+    }
+    assert version.signature["output"]["classes"] == ["setosa", "versicolor", "virginica"]
+    assert version.signature["inputs"][0]["name"] == "sepal length (cm)"
+    assert version.environment["packages"]["scikit-learn"]
+    plots = json.loads(iris.file.blobs.get(version.plots_sha256))
+    assert {
+        "confusion_matrix",
+        "roc",
+        "precision_recall",
+        "calibration",
+        "permutation_importance",
+        "search",
+    } <= set(plots)
+    table = json.loads(iris.file.blobs.get(version.search_sha256))
+    assert len(table["mean_test_f1_macro"]) == 2
+    model = modelfiles.load_model(iris.file.blobs.get(version.model_sha256))
+    assert list(model.predict(iris.datasets.load_frame("iris").drop(columns="target")[:2]))
+    assert "Saved forest:1" in ended.log
+    assert iris.check().ok
+
+
+def test_the_same_spec_and_seed_give_the_same_metrics(iris):
+    save(iris, name="a", validation={"seed": 7})
+    run_queue(iris)
+    iris.queue.rerun(1)
+    run_queue(iris)
+    first, second = iris.file.models.get("a:1"), iris.file.models.get("a:2")
+    assert first.metrics == second.metrics
+
+
+def test_a_regression_job(project):
+    project.datasets.import_file("sklearn:diabetes")
+    project.experiments.save(
+        ExperimentSpec.from_json(
+            {"name": "sugar", "dataset": "diabetes", "target": "target", "estimator": "Ridge"}
+        )
+    )
+    project.queue.enqueue("sugar")
+    Worker(str(project.path)).run()
+    version = project.file.models.get("sugar")
+    assert version.task == "regression"
+    assert set(version.metrics["holdout"]) == {
+        "mean_absolute_error",
+        "root_mean_squared_error",
+        "r2",
+        "mean_absolute_percentage_error",
+    }
+    plots = json.loads(project.file.blobs.get(version.plots_sha256))
+    assert len(plots["predicted_vs_actual"]["actual"]) == version.metrics["rows"]["holdout"]
+
+
+def test_a_fit_that_raises_fails_its_job_and_the_queue_goes_on(project, tmp_path):
+    csv = tmp_path / "gaps.csv"
+    rows = ["x,y"] + [f"{'' if i % 5 == 0 else i},{2 * i}" for i in range(60)]
+    csv.write_text("\n".join(rows) + "\n")
+    project.datasets.import_file(csv)
+    no_imputation = {"columns": {"x": {"impute": "none", "scale": "none"}}}
+    project.experiments.save(
+        ExperimentSpec.from_json(
+            {
+                "name": "nan",
+                "dataset": "gaps",
+                "target": "y",
+                "estimator": "LinearRegression",
+                "features": no_imputation,
+            }
+        )
+    )
+    project.experiments.save(
+        ExperimentSpec.from_json(
+            {"name": "fine", "dataset": "gaps", "target": "y", "estimator": "Ridge"}
+        )
+    )
+    failing, fine = project.queue.enqueue("nan"), project.queue.enqueue("fine")
+    Worker(str(project.path)).run()
+    failed = project.queue.job(failing.number)
+    assert failed.status == "failed"
+    assert "NaN" in failed.error
+    assert "Traceback" in failed.log
+    assert project.queue.job(fine.number).status == "done"
+    orphans = project.file.conn.execute(
+        "SELECT count(*) FROM model_versions WHERE job_uuid = ?", (failed.uuid,)
+    ).fetchone()[0]
+    assert orphans == 0
+    assert project.check().ok
+
+
+def test_a_dataset_version_gone_before_the_job_starts(iris):
+    with iris.file.transaction():
+        iris.file.jobs.enqueue(
+            None, "ghost", {"name": "ghost", "dataset": "iris:9", "target": "target"}
+        )
+    run_queue(iris)
+    job = iris.queue.job(1)
+    assert job.status == "failed"
+    assert job.error.startswith(
+        "The job's dataset is gone: The project has no dataset version iris:9"
+    )
+
+
+def test_a_cancel_request_stops_between_folds(iris, monkeypatch):
+    job = save(
+        iris,
+        name="slow",
+        search={"strategy": "grid", "cv": 5, "space": {"max_depth": list(range(1, 40))}},
+    )
+    from mlops_desktop.services import training
+
+    original = training._CountingScorer.__call__
+
+    def cancel_after_three(self, estimator, X, y, **kwargs):
+        if self.done == 3:
+            self.state.cancelled = True
+        return original(self, estimator, X, y, **kwargs)
+
+    monkeypatch.setattr(training._CountingScorer, "__call__", cancel_after_three)
+    run_queue(iris)
+    ended = iris.queue.job(job.number)
+    assert ended.status == "cancelled"
+    assert iris.info().counts["model_versions"] == 0
+
+
+def test_models_are_loaded_only_with_trusted_types():
+    import skops.io as sio
+    from sklearn.linear_model import LogisticRegression
+
+    good = modelfiles.dump_model(LogisticRegression())
+    assert isinstance(modelfiles.load_model(good), LogisticRegression)
+    hostile = sio.dumps(warnings.WarningMessage("x", UserWarning, "f", 1))
+    with pytest.raises(Exception, match="not trusted"):
+        modelfiles.load_model(hostile)
+    with pytest.raises(Exception, match="damaged"):
+        modelfiles.load_model(b"not a model")
+
+
+def test_a_process_can_forbid_loading_models(monkeypatch):
+    monkeypatch.setattr(modelfiles, "_forbidden", None)
+    modelfiles.forbid_in_this_process("the GUI never loads models")
+    with pytest.raises(RuntimeError, match="GUI never loads models"):
+        modelfiles.load_model(b"")
+
+
+@pytest.mark.slow
+def test_a_dask_cluster_gives_the_same_results_as_a_local_run(iris):
+    from distributed import LocalCluster
+
+    search = {"strategy": "grid", "space": {"max_depth": [2, 3]}, "cv": 3}
+    save(iris, name="local", search=search, model_name="m")
+    run_queue(iris)
+    with LocalCluster(
+        n_workers=1, threads_per_worker=2, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
+        with iris.file.transaction():
+            iris.file.settings.set(DASK_SETTING, cluster.scheduler_address)
+        iris.queue.rerun(1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            run_queue(iris)
+    local, remote = iris.file.models.get("m:1"), iris.file.models.get("m:2")
+    assert iris.queue.job(2).status == "done"
+    assert local.metrics == remote.metrics
+
+
+def test_an_unreachable_scheduler_is_a_clear_job_error(iris):
+    with iris.file.transaction():
+        iris.file.settings.set(DASK_SETTING, "tcp://127.0.0.1:9")
+    save(iris, name="remote")
+    run_queue(iris)
+    job = iris.queue.job(1)
+    assert job.status == "failed"
+    assert job.error.startswith("Could not reach the Dask scheduler at tcp://127.0.0.1:9")
+
+
+def test_metrics_match_numpy_for_a_trivial_regression():
+    from mlops_desktop.domain.metrics import regression_metrics
+
+    result = regression_metrics(np.array([1.0, 2.0, 4.0]), np.array([1.0, 3.0, 4.0]))
+    assert result["mean_absolute_error"] == pytest.approx(1 / 3)
+    assert result["root_mean_squared_error"] == pytest.approx(np.sqrt(1 / 3))
