@@ -20,6 +20,7 @@ POLL_MS = 2000
 
 class ProjectContext(QObject):
     changed = Signal()
+    closing = Signal()  # the project is about to close: stop what runs on it
 
     def __init__(
         self,
@@ -44,6 +45,7 @@ class ProjectContext(QObject):
 
     def close(self) -> None:
         self._timer.stop()
+        self.closing.emit()
         self.project.close()
 
     def _poll(self) -> None:

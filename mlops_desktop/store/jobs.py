@@ -22,12 +22,13 @@ PAUSED_SETTING = "queue.paused"
 _SELECT = """
     SELECT j.uuid, j.number, j.experiment_name, j.spec, j.status, j.priority, j.position,
            j.retries_left, j.cancel_requested, j.created_at, j.created_by, j.started_at,
-           j.finished_at, j.worker_id, j.heartbeat_at, j.progress, j.progress_message, j.log,
-           j.error, j.model_version_uuid, m.name || ':' || v.version
+           j.finished_at, j.worker_id, j.heartbeat_at, j.progress, j.progress_message,
+           {log}, j.error, j.model_version_uuid, m.name || ':' || v.version
     FROM jobs j
     LEFT JOIN model_versions v ON v.uuid = j.model_version_uuid
     LEFT JOIN models m ON m.uuid = v.model_uuid
 """
+_WITH_LOG = _SELECT.format(log="j.log")
 #: Running first, then what runs next, then the most recently finished.
 _ORDER = """
     ORDER BY CASE j.status WHEN 'running' THEN 0 WHEN 'queued' THEN 1 ELSE 2 END,
@@ -72,19 +73,21 @@ class JobRepository:
         return self._project.conn
 
     def get(self, job_uuid: str) -> Job:
-        row = self._conn.execute(f"{_SELECT} WHERE j.uuid = ?", (job_uuid,)).fetchone()
+        row = self._conn.execute(f"{_WITH_LOG} WHERE j.uuid = ?", (job_uuid,)).fetchone()
         if row is None:
             raise UserError(f"There is no job {job_uuid}.")
         return _job(row)
 
     def by_number(self, number: int) -> Job:
-        row = self._conn.execute(f"{_SELECT} WHERE j.number = ?", (number,)).fetchone()
+        row = self._conn.execute(f"{_WITH_LOG} WHERE j.number = ?", (number,)).fetchone()
         if row is None:
             raise UserError(f"There is no job #{number}: 'mlops-desktop queue list' shows them.")
         return _job(row)
 
-    def all(self, limit: int = 500) -> list[Job]:
-        rows = self._conn.execute(f"{_SELECT} {_ORDER} LIMIT ?", (limit,))
+    def all(self, limit: int = 500, with_log: bool = False) -> list[Job]:
+        """The queue in display order; logs (which grow long) only when asked for."""
+        select = _WITH_LOG if with_log else _SELECT.format(log="''")
+        rows = self._conn.execute(f"{select} {_ORDER} LIMIT ?", (limit,))
         return [_job(r) for r in rows]
 
     def counts(self) -> dict[str, int]:

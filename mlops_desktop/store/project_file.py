@@ -6,6 +6,7 @@ import contextlib
 import logging
 import os
 import sqlite3
+import threading
 import uuid
 from collections.abc import Iterator
 from functools import cached_property
@@ -63,6 +64,7 @@ class ProjectFile:
         self.path = path
         self.conn = conn
         self.read_only = read_only
+        self._key: tuple[int, int] | None = None
 
     # -- opening and closing -------------------------------------------------------------------
 
@@ -119,7 +121,11 @@ class ProjectFile:
     def open(cls, path: str | os.PathLike, read_only: bool = False) -> ProjectFile:
         """Open an existing project; refuse (and leave untouched) anything we cannot read."""
         path = Path(path).expanduser().absolute()
-        check_header(path, APPLICATION_ID, migrations.LATEST_VERSION)
+        key = _file_key(path)
+        if not _OPEN.holds(key):
+            # Only when no connection of this process has the file open: closing the file
+            # handle that reads the header would drop every POSIX lock SQLite holds on it.
+            check_header(path, APPLICATION_ID, migrations.LATEST_VERSION)
         if not read_only and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
             raise ProjectFileError(
                 f"{path} is read-only on disk: open it read-only, or copy it to a folder you "
@@ -147,6 +153,7 @@ class ProjectFile:
         except BaseException:
             conn.close()
             raise
+        project._key = _OPEN.add(_file_key(path))
         log.info("opened project %s%s", path, " read-only" if read_only else "")
         return project
 
@@ -191,6 +198,7 @@ class ProjectFile:
     def close(self) -> None:
         if self.conn is not None:
             self.conn.close()
+            _OPEN.remove(self._key)
             self.conn = None
             log.info("closed project %s", self.path)
 
@@ -341,6 +349,42 @@ class ProjectFile:
         from mlops_desktop.store.settings import Settings
 
         return Settings(self)
+
+
+class _OpenFiles:
+    """Which project files this process has connections to, by device and inode."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._counts: dict[tuple[int, int], int] = {}
+
+    def holds(self, key: tuple[int, int] | None) -> bool:
+        with self._lock:
+            return key is not None and self._counts.get(key, 0) > 0
+
+    def add(self, key: tuple[int, int] | None) -> tuple[int, int] | None:
+        if key is not None:
+            with self._lock:
+                self._counts[key] = self._counts.get(key, 0) + 1
+        return key
+
+    def remove(self, key: tuple[int, int] | None) -> None:
+        if key is not None:
+            with self._lock:
+                self._counts[key] -= 1
+                if not self._counts[key]:
+                    del self._counts[key]
+
+
+_OPEN = _OpenFiles()
+
+
+def _file_key(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()  # stat takes no lock and opens nothing
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 def fsync_file(path: Path) -> None:

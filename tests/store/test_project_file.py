@@ -252,3 +252,19 @@ def test_data_version_moves_when_another_connection_commits(project):
     with ProjectFile.open(project.path) as other, other.transaction():
         other.settings.set("x", 1)
     assert project.file.data_version() != before
+
+
+def test_a_file_this_process_has_open_is_not_read_by_hand_again(project, monkeypatch):
+    # Reading the header opens and closes a file handle, which drops every POSIX lock the
+    # process holds on the file (SQLite's connections included): so only the first open reads.
+    from mlops_desktop.store import project_file
+
+    def must_not_run(*args):
+        raise AssertionError("the header was read while a connection had the file open")
+
+    monkeypatch.setattr(project_file, "check_header", must_not_run)
+    with ProjectFile.open(project.path, read_only=True) as second:
+        assert second.project_row()["name"] == "test"
+    project.close()
+    with pytest.raises(AssertionError, match="header was read"):
+        ProjectFile.open(project.path)

@@ -51,6 +51,12 @@ PANELS: tuple[PanelSpec, ...] = (
         "mlops_desktop.qt.panels.experiments.panel",
         "ExperimentsPanel",
     ),
+    PanelSpec(
+        "Training queue",
+        QStyle.StandardPixmap.SP_MediaPlay,
+        "mlops_desktop.qt.panels.queue.panel",
+        "QueuePanel",
+    ),
 )
 
 __all__ = ["PANELS", "Panel", "PanelSpec"]

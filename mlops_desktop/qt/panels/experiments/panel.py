@@ -66,6 +66,22 @@ class CompareDialog(QDialog):
         layout.addWidget(buttons)
         self.compare()
 
+    def queue(self) -> None:
+        """Hand the selected experiment's saved spec to the training queue."""
+        item = self.list.currentItem()
+        if item is None:
+            return
+        try:
+            job = self.context.project.queue.enqueue(item.text())
+        except UserError as exc:
+            self.context.notifications.show_error(exc.message)
+            return
+        self.context.notifications.show_info(
+            f"Queued job #{job.number} for {item.text()}: the Training queue panel (Ctrl+4) "
+            "shows its progress."
+        )
+        self.context.mark_changed()
+
     def compare(self) -> None:
         repo = self.context.project.file.experiments
         a, b = repo.get(self.a.currentText()).spec, repo.get(self.b.currentText()).spec
@@ -97,6 +113,7 @@ class ExperimentsPanel(Panel):
             ("duplicate", "Duplicate"),
             ("delete", "Delete"),
             ("compare", "Compare…"),
+            ("queue", "Queue for training"),
             ("import", "Open spec…"),
             ("export", "Save spec…"),
         ):
@@ -106,6 +123,7 @@ class ExperimentsPanel(Panel):
         buttons["duplicate"].clicked.connect(self.duplicate)
         buttons["delete"].clicked.connect(self.delete)
         buttons["compare"].clicked.connect(self.compare)
+        buttons["queue"].clicked.connect(self.queue)
         buttons["import"].clicked.connect(self.import_spec)
         buttons["export"].clicked.connect(self.export_spec)
         top, middle, bottom = QHBoxLayout(), QHBoxLayout(), QHBoxLayout()
@@ -115,6 +133,7 @@ class ExperimentsPanel(Panel):
         bottom.addWidget(buttons["import"])
         bottom.addWidget(buttons["export"])
         middle.addWidget(buttons["compare"])
+        middle.addWidget(buttons["queue"])
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
@@ -151,7 +170,7 @@ class ExperimentsPanel(Panel):
         has_data = bool(self.context.project.datasets.list())
         self.buttons["new"].setEnabled(writable and has_data)
         self.buttons["new"].setToolTip("" if has_data else "Import a dataset first")
-        for key in ("duplicate", "delete"):
+        for key in ("duplicate", "delete", "queue"):
             self.buttons[key].setEnabled(writable and bool(names))
         self.buttons["import"].setEnabled(writable and has_data)
         self.buttons["compare"].setEnabled(len(names) >= 2)

@@ -1,0 +1,1 @@
+"""The Training queue panel: jobs, their progress and logs, and the workers that run them."""
