@@ -39,7 +39,9 @@ class JobTableModel(QAbstractTableModel):
         self.now = datetime.now(UTC)
         if [j.uuid for j in jobs] == [j.uuid for j in self.jobs]:
             self.jobs = jobs  # same rows: repaint in place, keeping the selection
-            self.dataChanged.emit(self.index(0, 0), self.index(len(jobs) - 1, len(HEADERS) - 1))
+            if jobs:
+                last = self.index(len(jobs) - 1, len(HEADERS) - 1)
+                self.dataChanged.emit(self.index(0, 0), last)
             return
         self.beginResetModel()
         self.jobs = jobs

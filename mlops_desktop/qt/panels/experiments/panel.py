@@ -66,22 +66,6 @@ class CompareDialog(QDialog):
         layout.addWidget(buttons)
         self.compare()
 
-    def queue(self) -> None:
-        """Hand the selected experiment's saved spec to the training queue."""
-        item = self.list.currentItem()
-        if item is None:
-            return
-        try:
-            job = self.context.project.queue.enqueue(item.text())
-        except UserError as exc:
-            self.context.notifications.show_error(exc.message)
-            return
-        self.context.notifications.show_info(
-            f"Queued job #{job.number} for {item.text()}: the Training queue panel (Ctrl+4) "
-            "shows its progress."
-        )
-        self.context.mark_changed()
-
     def compare(self) -> None:
         repo = self.context.project.file.experiments
         a, b = repo.get(self.a.currentText()).spec, repo.get(self.b.currentText()).spec
@@ -243,6 +227,22 @@ class ExperimentsPanel(Panel):
         ):
             return
         self.context.project.experiments.delete(item.text())
+        self.context.mark_changed()
+
+    def queue(self) -> None:
+        """Hand the selected experiment's saved spec to the training queue."""
+        item = self.list.currentItem()
+        if item is None:
+            return
+        try:
+            job = self.context.project.queue.enqueue(item.text())
+        except UserError as exc:
+            self.context.notifications.show_error(exc.message)
+            return
+        self.context.notifications.show_info(
+            f"Queued job #{job.number} for {item.text()}: the Training queue panel (Ctrl+4) "
+            "shows its progress."
+        )
         self.context.mark_changed()
 
     def compare(self) -> None:
