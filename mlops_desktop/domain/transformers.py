@@ -56,8 +56,14 @@ class TextColumn(TransformerMixin, BaseEstimator):
         if frame.shape[1] != 1:
             raise ValueError("TextColumn takes exactly one column")
         self.n_features_in_ = 1
+        self.feature_names_in_ = np.asarray([str(frame.columns[0])], dtype=object)
         return self
 
     def transform(self, X):
         column = pd.DataFrame(X).iloc[:, 0]
         return column.where(column.notna(), "").astype(str).to_numpy()
+
+    def get_feature_names_out(self, input_features=None):
+        return np.asarray(
+            input_features if input_features is not None else self.feature_names_in_, dtype=object
+        )

@@ -22,6 +22,16 @@ from mlops_desktop.services.worker import STALE_SECONDS, is_gone
 log = logging.getLogger(__name__)
 
 
+_THREAD_VARIABLES = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "BLIS_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+)
+
+
 def default_size() -> int:
     """One worker per free core, at least one."""
     try:
@@ -46,12 +56,17 @@ class WorkerPool:
 
     def _start(self) -> None:
         errors = Path(tempfile.mkstemp(prefix="mlops-worker-", suffix=".log")[1])
+        # Share the cores between the workers: numerical libraries otherwise start a thread
+        # per core in every worker, and oversubscribed cores make all of them crawl.
+        threads = str(max(1, default_size() // max(self.size, 1)))
+        env = {**os.environ, **{name: threads for name in _THREAD_VARIABLES}}
         with errors.open("wb") as sink:
             process = subprocess.Popen(
                 [sys.executable, "-m", "mlops_desktop", "worker", self.project_path],
                 stdout=subprocess.DEVNULL,
                 stderr=sink,
                 stdin=subprocess.DEVNULL,
+                env=env,
             )
         self.workers[process.pid] = _Running(process, errors)
         log.info("started worker %s for %s", process.pid, self.project_path)
@@ -131,7 +146,7 @@ class WorkerPool:
                         job.uuid, "The app closed while it ran.", use_retry=False
                     )
 
-    def run_until_idle(self, poll: float = 0.5, until=None) -> None:
+    def run_until_idle(self, poll: float = 0.2, until=None) -> None:
         """Tick until no job is queued or running (or ``until()`` is true)."""
         import time
 

@@ -49,6 +49,12 @@ def is_gone(worker: str) -> bool:
     return False
 
 
+def _preload(module: str) -> None:
+    import importlib
+
+    importlib.import_module(module)
+
+
 class _Heartbeat(threading.Thread):
     def __init__(self, project_path: str, job: Job, state: JobState):
         super().__init__(name=f"heartbeat job {job.number}", daemon=True)
@@ -61,9 +67,10 @@ class _Heartbeat(threading.Thread):
 
         with Project.open(self.project_path) as project:
             jobs = project.file.jobs
+            # No last flush when the job ends: its final transaction writes the log itself,
+            # and every commit is an fsync that other workers wait for.
             while not self.stop.wait(HEARTBEAT_SECONDS):
                 self.beat(project, jobs)
-            self.flush(project, jobs)
 
     def flush(self, project, jobs) -> bool:
         lines, self.state.lines = self.state.lines, []
@@ -103,13 +110,16 @@ class Worker:
         how many were run."""
         from mlops_desktop.services.project import Project
 
+        # skops takes most of a second to import and is needed only to save the first model:
+        # let it load on an idle core while that job trains.
+        threading.Thread(target=_preload, args=("skops.io",), daemon=True).start()
         done = 0
         with Project.open(self.project_path) as project:
             jobs = project.file.jobs
+            with project.file.transaction():
+                jobs.reap(STALE_SECONDS, is_gone)  # once: supervisors reap as they go
             while True:
-                with project.file.transaction():
-                    jobs.reap(STALE_SECONDS, is_gone)
-                    job = None if jobs.paused() else jobs.claim(self.id)
+                job = None if jobs.paused() else jobs.claim(self.id)
                 if job is None:
                     if not self.keep_waiting:
                         return done
@@ -142,7 +152,7 @@ class Worker:
         finally:
             heartbeat.stop.set()
             heartbeat.join()
-        if outcome is not None:
+        if outcome is not None:  # a finished job wrote its end and its log itself
             status, message = outcome
             state.log(message)
             with project.file.transaction():
@@ -151,6 +161,3 @@ class Worker:
                     project.file.jobs.mark_cancelled(job.uuid)
                 else:
                     project.file.jobs.fail(job.uuid, message)
-        else:
-            with project.file.transaction():
-                project.file.jobs.append_log(job.uuid, "".join(state.lines))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from PySide6.QtCore import QRect, QSettings, Qt, QTimer
 from PySide6.QtWidgets import (
@@ -97,6 +98,8 @@ class QueuePanel(Panel):
         self._settings = QSettings()
         size = int(self._settings.value(WORKERS_SETTING, default_size()))
         self.pool = WorkerPool(str(context.project.path), size=size)
+        self._ticker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="queue")
+        self._tick: Future | None = None
 
         self.queue_button = QToolButton()
         self.queue_button.setText("Queue experiment")
@@ -183,15 +186,23 @@ class QueuePanel(Panel):
     # -- the live view ---------------------------------------------------------------------------
 
     def poll(self) -> None:
-        """Look after the workers, then show the queue as it is now."""
-        if not self.context.project.read_only:
-            try:
-                self.pool.tick()
-            except UserError as exc:
-                self.context.notifications.show_error(exc.message)
-            for message in self.pool.messages:
-                self.context.notifications.show_error(message)
-            self.pool.messages.clear()
+        """Look after the workers (on a thread of their own: starting one, or waiting for
+        a worker's commit, must not hold up the window), then show the queue as it is."""
+        if not self.context.project.read_only and (self._tick is None or self._tick.done()):
+            self._tick = self._ticker.submit(self.pool.tick)
+        if self._tick is not None and self._tick.done() and self._tick.exception():
+            error = self._tick.exception()
+            self._tick = None
+            message = (
+                error.message
+                if isinstance(error, UserError)
+                else (
+                    f"Looking after the training workers failed ({type(error).__name__}: {error})."
+                )
+            )
+            self.context.notifications.show_error(message)
+        while self.pool.messages:
+            self.context.notifications.show_error(self.pool.messages.pop(0))
         self.refresh()
 
     def refresh(self) -> None:
@@ -312,4 +323,5 @@ class QueuePanel(Panel):
     def shut_down(self) -> None:
         """Stop the workers; jobs they were running wait in the queue for the next open."""
         self._timer.stop()
+        self._ticker.shutdown(wait=True)
         self.pool.stop()
