@@ -49,12 +49,6 @@ def is_gone(worker: str) -> bool:
     return False
 
 
-def _preload(module: str) -> None:
-    import importlib
-
-    importlib.import_module(module)
-
-
 class _Heartbeat(threading.Thread):
     def __init__(self, project_path: str, job: Job, state: JobState):
         super().__init__(name=f"heartbeat job {job.number}", daemon=True)
@@ -110,9 +104,6 @@ class Worker:
         how many were run."""
         from mlops_desktop.services.project import Project
 
-        # skops takes most of a second to import and is needed only to save the first model:
-        # let it load on an idle core while that job trains.
-        threading.Thread(target=_preload, args=("skops.io",), daemon=True).start()
         done = 0
         with Project.open(self.project_path) as project:
             jobs = project.file.jobs
