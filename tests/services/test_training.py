@@ -232,3 +232,28 @@ def test_metrics_match_numpy_for_a_trivial_regression():
     result = regression_metrics(np.array([1.0, 2.0, 4.0]), np.array([1.0, 3.0, 4.0]))
     assert result["mean_absolute_error"] == pytest.approx(1 / 3)
     assert result["root_mean_squared_error"] == pytest.approx(np.sqrt(1 / 3))
+
+
+def test_a_project_that_becomes_read_only_stops_the_worker_with_the_reason(iris, monkeypatch):
+    from mlops_desktop.domain.errors import ReadOnlyProjectError
+    from mlops_desktop.store.project_file import ProjectFile
+
+    save(iris, name="forest")
+    original = ProjectFile.transaction
+    calls = {"n": 0}
+
+    def read_only_after_claim(self):
+        calls["n"] += 1
+        if calls["n"] > 1:  # the reap at start works; then the file turns read-only
+            raise ReadOnlyProjectError(
+                f"{self.path.name} cannot be written (it became read-only), so nothing was "
+                "saved: check the file's permissions, or save a copy elsewhere."
+            )
+        return original(self)
+
+    monkeypatch.setattr(ProjectFile, "transaction", read_only_after_claim)
+    with pytest.raises(ReadOnlyProjectError, match="became read-only"):
+        run_queue(iris)
+    monkeypatch.setattr(ProjectFile, "transaction", original)
+    assert iris.info().counts["model_versions"] == 0
+    assert iris.check().ok

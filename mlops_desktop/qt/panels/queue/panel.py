@@ -181,7 +181,7 @@ class QueuePanel(Panel):
         self._timer.timeout.connect(self.poll)
         self._timer.start()
         context.closing.connect(self.shut_down)
-        self.poll()
+        QTimer.singleShot(0, self.poll)  # after the panel is on screen, not while it is built
 
     # -- the live view ---------------------------------------------------------------------------
 
