@@ -145,6 +145,38 @@ def splitter(spec: ExperimentSpec, task: str):
     return KFold(n_splits=folds, shuffle=True, random_state=seed)
 
 
+@dataclass(frozen=True)
+class HoldoutSplit:
+    """The rows a version was fitted on and the rows it was measured on."""
+
+    X_train: object
+    X_test: object
+    y_train: object
+    y_test: object
+    dropped: int  # rows left out because their target is missing
+
+
+def split_holdout(frame, spec: ExperimentSpec, task: str) -> HoldoutSplit:
+    """Split ``frame`` as training does: rows without a target out, then one seeded split.
+
+    Training, gate checks and the exported script all call this, so "the same hold-out rows"
+    means the same rows everywhere.
+    """
+    from sklearn.model_selection import train_test_split
+
+    missing = frame[spec.target].isna()
+    dropped = int(missing.sum())
+    if dropped:
+        frame = frame[~missing]
+    X, y = frame.drop(columns=[spec.target]), frame[spec.target]
+    validation = spec.validation
+    stratify = y if task != "regression" and validation.stratify else None
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=validation.holdout, random_state=validation.seed, stratify=stratify
+    )
+    return HoldoutSplit(X_train, X_test, y_train, y_test, dropped)
+
+
 def _distribution(values):
     if isinstance(values, list):
         return values

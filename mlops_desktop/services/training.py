@@ -24,6 +24,7 @@ from mlops_desktop.domain.errors import Cancelled, UserError
 from mlops_desktop.domain.experiment import ExperimentSpec
 from mlops_desktop.domain.job import Job
 from mlops_desktop.domain.model import ModelVersion
+from mlops_desktop.domain.pipeline import scorers, split_holdout, splitter
 from mlops_desktop.domain.signature import signature_of
 from mlops_desktop.services.modelfiles import dump_model
 
@@ -141,6 +142,17 @@ def _json_safe(value):
     return repr(value)  # an estimator object inside a parameter grid
 
 
+def _fold_summary(scores) -> dict:
+    """Mean, spread and each fold's score: the folds are what a paired test of two versions
+    compares (their order follows the splitter, which is seeded)."""
+    scores = np.asarray(scores, dtype=float)
+    return {
+        "mean": m._number(np.mean(scores)),
+        "std": m._number(np.std(scores)),
+        "folds": [m._number(v) for v in scores],
+    }
+
+
 def _dask(project: Project):
     address = project.file.settings.get(DASK_SETTING)
     if not address:
@@ -176,7 +188,7 @@ def _dask(project: Project):
 
 def train(project: Project, job: Job, state: JobState) -> ModelVersion:
     """Run ``job`` and record its model version (raises ``UserError`` for its own faults)."""
-    from sklearn.model_selection import cross_validate, train_test_split
+    from sklearn.model_selection import cross_validate
 
     spec = ExperimentSpec.from_json(job.spec)
     state.set_progress(0.0, "Loading data")
@@ -187,24 +199,15 @@ def train(project: Project, job: Job, state: JobState) -> ModelVersion:
         raise UserError(f"The job's dataset is gone: {exc.message}") from None
     state.log(f"Dataset {version.label}: {version.rows:,} rows × {version.columns} columns")
     plan = project.experiments.plan(spec)
-    frame = datasets.load_frame(version)
-    missing = int(frame[spec.target].isna().sum())
-    if missing:
-        frame = frame[frame[spec.target].notna()]
-        state.log(f"Left out {missing:,} rows whose target {spec.target!r} is missing")
-    X, y = frame.drop(columns=[spec.target]), frame[spec.target]
+    split = split_holdout(datasets.load_frame(version), spec, plan.task)
+    if split.dropped:
+        state.log(f"Left out {split.dropped:,} rows whose target {spec.target!r} is missing")
+    X_train, X_test, y_train, y_test = split.X_train, split.X_test, split.y_train, split.y_test
     classifier = plan.task != "regression"
-    validation = spec.validation
-    stratify = y if classifier and validation.stratify else None
-    X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=validation.holdout, random_state=validation.seed, stratify=stratify
-    )
     state.log(
         f"{len(X_train):,} rows to fit, {len(X_test):,} held out; task {plan.task} "
         f"({plan.task_reason}); {plan.size_text()}"
     )
-    from mlops_desktop.domain.pipeline import scorers
-
     names = scorers(spec, plan.task)
     session, n_jobs = _dask(project)
     estimator = plan.estimator
@@ -224,17 +227,14 @@ def train(project: Project, job: Job, state: JobState) -> ModelVersion:
             results = estimator.cv_results_
             best = estimator.best_index_
             cv = {
-                name: {
-                    "mean": m._number(results[f"mean_test_{key}"][best]),
-                    "std": m._number(results[f"std_test_{key}"][best]),
-                }
+                name: _fold_summary(
+                    [results[f"split{i}_test_{key}"][best] for i in range(plan.folds)]
+                )
                 for name in names
                 for key in [name if f"mean_test_{name}" in results else "score"]
             }
             best_params = {k.removeprefix("model__"): v for k, v in estimator.best_params_.items()}
         else:
-            from mlops_desktop.domain.pipeline import splitter
-
             state.set_progress(0.05, f"Cross-validating ({spec.search.cv} folds)")
             scored = cross_validate(
                 plan.pipeline,
@@ -245,13 +245,7 @@ def train(project: Project, job: Job, state: JobState) -> ModelVersion:
                 scoring=_scoring(names, state, spec.search.cv, spec.search.cv),
                 error_score="raise",
             )
-            cv = {
-                name: {
-                    "mean": m._number(np.mean(scored[f"test_{name}"])),
-                    "std": m._number(np.std(scored[f"test_{name}"])),
-                }
-                for name in names
-            }
+            cv = {name: _fold_summary(scored[f"test_{name}"]) for name in names}
             state.set_progress(0.85, "Fitting on all training rows")
             model = plan.pipeline.fit(X_train, y_train)
             results, best_params = None, {}
@@ -275,7 +269,7 @@ def train(project: Project, job: Job, state: JobState) -> ModelVersion:
         if classifier and hasattr(model, "predict_proba") and hasattr(final, "predict_proba")
         else None
     )
-    seed = validation.seed
+    seed = spec.validation.seed
     if classifier:
         holdout = m.classification_metrics(y_test, predicted, proba, classes)
         plots = m.classification_plots(y_test, predicted, proba, classes, seed)

@@ -45,6 +45,9 @@ def test_a_finished_job_records_everything(iris):
     assert version.dataset_label == "iris:1"
     assert version.params["max_depth"] in (2, 4)
     assert set(version.metrics["cv"]) == {"f1_macro"}
+    folds = version.metrics["cv"]["f1_macro"]["folds"]
+    assert len(folds) == 3
+    assert np.mean(folds) == pytest.approx(version.metrics["cv"]["f1_macro"]["mean"])
     assert set(version.metrics["holdout"]) == {
         "accuracy",
         "balanced_accuracy",
