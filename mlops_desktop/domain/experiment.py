@@ -423,3 +423,16 @@ def format_dimension(values: list | dict) -> str:
             return format_dimension(bounds)
         return f"{kind}({', '.join(map(str, bounds))})"
     return ", ".join("None" if v is None else str(v) for v in values)
+
+
+def spec_differences(a: dict, b: dict, path: str = "") -> list[tuple[str, Any, Any]]:
+    """Every field where two specs differ, as (dotted path, value in a, value in b)."""
+    changes = []
+    for key in sorted(set(a) | set(b), key=str):
+        where = f"{path}.{key}" if path else str(key)
+        left, right = a.get(key), b.get(key)
+        if isinstance(left, dict) and isinstance(right, dict):
+            changes += spec_differences(left, right, where)
+        elif left != right:
+            changes.append((where, left, right))
+    return changes

@@ -7,6 +7,8 @@ redraws them with matplotlib and never needs the model itself.
 from __future__ import annotations
 
 import math
+import time
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -26,6 +28,11 @@ REGRESSION_METRICS = (
     "r2",
     "mean_absolute_percentage_error",
 )
+#: Errors and losses: the smaller the better. Everything else (scores, and scikit-learn's
+#: negated ``neg_*`` scorers) is better when larger.
+LOWER_IS_BETTER = frozenset(
+    {"log_loss", "mean_absolute_error", "root_mean_squared_error", "mean_absolute_percentage_error"}
+)
 #: At most this many points of a scatter plot are kept.
 MAX_POINTS = 2000
 CURVE_POINTS = 200
@@ -34,6 +41,32 @@ CURVE_POINTS = 200
 def _number(value) -> float | None:
     value = float(value)
     return value if math.isfinite(value) else None
+
+
+def json_safe(value):
+    """cv_results_ and friends as JSON: arrays to lists, masked and non-finite to None."""
+    if isinstance(value, np.ma.MaskedArray):
+        return [
+            None if masked else json_safe(v)
+            for v, masked in zip(value.data, np.ma.getmaskarray(value), strict=True)
+        ]
+    if isinstance(value, np.ndarray):
+        return [json_safe(v) for v in value.tolist()]
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    if isinstance(value, np.generic):
+        return json_safe(value.item())
+    if isinstance(value, float):
+        return value if np.isfinite(value) else None
+    if value is None or isinstance(value, str | int | bool):
+        return value
+    return repr(value)  # an estimator object inside a parameter grid
+
+
+def higher_is_better(metric: str) -> bool:
+    return metric not in LOWER_IS_BETTER
 
 
 def classification_metrics(y_true, y_pred, proba, classes) -> dict[str, float | None]:
@@ -58,7 +91,8 @@ def classification_metrics(y_true, y_pred, proba, classes) -> dict[str, float | 
             result["roc_auc"] = metrics.roc_auc_score(
                 y_true, proba, multi_class="ovr", labels=classes
             )
-        result["log_loss"] = metrics.log_loss(y_true, proba, labels=classes)
+        if present <= set(classes):  # a label the model never saw has no probability
+            result["log_loss"] = metrics.log_loss(y_true, proba, labels=classes)
     return {k: None if v is None else _number(v) for k, v in result.items()}
 
 
@@ -73,6 +107,38 @@ def regression_metrics(y_true, y_pred) -> dict[str, float | None]:
             metrics.mean_absolute_percentage_error(y_true, y_pred)
         ),
     }
+
+
+@dataclass(frozen=True)
+class Measured:
+    metrics: dict
+    plots: dict
+    classes: list
+    predict_seconds: float
+
+
+def measure(model, X, y, task: str, seed: int, plots: bool = True) -> Measured:
+    """Predict ``X`` with a fitted pipeline and score it against ``y``: the hold-out metrics
+    and plot data training records, and what an evaluation or a gate check measures."""
+    started = time.perf_counter()
+    predicted = model.predict(X)
+    predict_seconds = time.perf_counter() - started
+    final = model.steps[-1][1] if hasattr(model, "steps") else model
+    classes = list(getattr(final, "classes_", []))
+    if task == "regression":
+        return Measured(
+            regression_metrics(y, predicted),
+            regression_plots(y, predicted, seed) if plots else {},
+            [],
+            predict_seconds,
+        )
+    proba = model.predict_proba(X) if hasattr(final, "predict_proba") else None
+    return Measured(
+        classification_metrics(y, predicted, proba, classes),
+        classification_plots(y, predicted, proba, classes, seed) if plots else {},
+        classes,
+        predict_seconds,
+    )
 
 
 def _thin(values: np.ndarray, count: int = CURVE_POINTS) -> np.ndarray:

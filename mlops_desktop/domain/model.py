@@ -60,3 +60,84 @@ class ModelVersion:
             "created_by": self.created_by,
             "spec": self.spec,
         }
+
+
+@dataclass(frozen=True)
+class Alias:
+    """``model@name``: a named pointer at one version of a model."""
+
+    model: str
+    name: str
+    version: int
+    version_uuid: str
+    set_at: str
+    set_by: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.model}@{self.name}"
+
+    def to_json(self) -> dict:
+        return {
+            "alias": self.label,
+            "version": f"{self.model}:{self.version}",
+            "set_at": self.set_at,
+            "set_by": self.set_by,
+        }
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """One attempt to point an alias at a version, with what each gate said."""
+
+    uuid: str
+    model: str
+    alias: str
+    version_label: str
+    previous_label: str | None
+    outcome: str  # promoted, blocked, overridden
+    gates: list[dict]  # GateResult.to_json() of each gate
+    reason: str | None
+    created_at: str
+    created_by: str
+
+    def to_json(self) -> dict:
+        return {
+            "alias": f"{self.model}@{self.alias}",
+            "version": self.version_label,
+            "previous": self.previous_label,
+            "outcome": self.outcome,
+            "gates": self.gates,
+            "reason": self.reason,
+            "created_at": self.created_at,
+            "created_by": self.created_by,
+        }
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """A version measured on another dataset version."""
+
+    uuid: str
+    version_uuid: str
+    dataset_version_uuid: str | None
+    dataset_label: str
+    recipe: list  # the steps applied to the data first (the version's own recipe), if any
+    rows: int
+    metrics: dict  # {metric: value}, scikit-learn's names, as the hold-out metrics
+    plots_sha256: str | None
+    seconds: float
+    created_at: str
+    created_by: str
+
+    def to_json(self) -> dict:
+        return {
+            "uuid": self.uuid,
+            "dataset": self.dataset_label,
+            "recipe_steps": len(self.recipe),
+            "rows": self.rows,
+            "metrics": self.metrics,
+            "seconds": self.seconds,
+            "created_at": self.created_at,
+            "created_by": self.created_by,
+        }

@@ -46,6 +46,16 @@ class Datasets:
     def get(self, ref: VersionRef | str) -> DatasetVersion:
         return self._repo.get(ref)
 
+    def by_uuid(self, version_uuid: str) -> DatasetVersion:
+        return self._repo.by_uuid(version_uuid)
+
+    def chain(self, ref: DatasetVersion | VersionRef | str) -> list[DatasetVersion]:
+        """The version and its ancestors, the import first."""
+        chain = [self._resolve(ref)]
+        while chain[0].parent_uuid is not None:
+            chain.insert(0, self._repo.by_uuid(chain[0].parent_uuid))
+        return chain
+
     def _resolve(self, ref: DatasetVersion | VersionRef | str) -> DatasetVersion:
         return ref if isinstance(ref, DatasetVersion) else self._repo.get(ref)
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mlops_desktop.domain.errors import UserError
-from mlops_desktop.domain.experiment import ExperimentSpec
+from mlops_desktop.domain.experiment import ExperimentSpec, spec_differences
 from mlops_desktop.domain.profile import TOP_CATEGORIES
 from mlops_desktop.domain.tasks import TaskState
 
@@ -33,19 +33,6 @@ class DryRun:
         if self.warnings:
             text += " Warnings: " + " ".join(self.warnings)
         return text
-
-
-def spec_differences(a: dict, b: dict, path: str = "") -> list[tuple[str, Any, Any]]:
-    """Every field where two specs differ, as (dotted path, value in a, value in b)."""
-    changes = []
-    for key in sorted(set(a) | set(b), key=str):
-        where = f"{path}.{key}" if path else str(key)
-        left, right = a.get(key), b.get(key)
-        if isinstance(left, dict) and isinstance(right, dict):
-            changes += spec_differences(left, right, where)
-        elif left != right:
-            changes.append((where, left, right))
-    return changes
 
 
 class Experiments:

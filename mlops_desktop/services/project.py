@@ -9,12 +9,14 @@ from typing import TYPE_CHECKING
 
 from mlops_desktop.domain.project import CheckReport, Event, ProjectInfo
 from mlops_desktop.domain.tasks import TaskState
-from mlops_desktop.store import ProjectFile, copies, health
+from mlops_desktop.store import ProjectFile, compaction, copies, health
+from mlops_desktop.store.compaction import CompactReport
 
 if TYPE_CHECKING:
     from mlops_desktop.services.datasets import Datasets
     from mlops_desktop.services.experiments import Experiments
     from mlops_desktop.services.queue import Queue
+    from mlops_desktop.services.registry import Models
 
 
 class Project:
@@ -82,6 +84,13 @@ class Project:
 
         return Queue(self)
 
+    @cached_property
+    def models(self) -> Models:
+        """Browse, compare, annotate, promote (behind gates) and delete model versions."""
+        from mlops_desktop.services.registry import Models
+
+        return Models(self)
+
     def info(self) -> ProjectInfo:
         row = self.file.project_row()
         return ProjectInfo(
@@ -104,6 +113,11 @@ class Project:
         """SQLite's integrity check, the foreign-key check and every blob's sha256."""
         return health.check(self.file, state)
 
+    def compact(self, state: TaskState | None = None) -> CompactReport:
+        """Remove stored data nothing refers to any more (the models, plots and search
+        tables of deleted versions) and give the space back to the disk."""
+        return compaction.compact(self.file, state)
+
     def save_copy(self, dest: str | os.PathLike, state: TaskState | None = None) -> Path:
         """Write a consistent, self-contained copy to ``dest`` (safe while others write)."""
         return copies.save_copy(self.file, dest, state)
@@ -111,6 +125,11 @@ class Project:
 
 # Task functions: (inputs, state) -> result, each opening its own connection so that they can
 # run on any thread or in a child process.
+
+
+def compact_task(path: str, state: TaskState) -> CompactReport:
+    with Project.open(path) as project:
+        return project.compact(state)
 
 
 def check_task(path: str, state: TaskState) -> CheckReport:

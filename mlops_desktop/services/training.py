@@ -120,28 +120,6 @@ def environment() -> dict:
     }
 
 
-def _json_safe(value):
-    """cv_results_ and friends as JSON: arrays to lists, masked and non-finite to None."""
-    if isinstance(value, np.ma.MaskedArray):
-        return [
-            None if masked else _json_safe(v)
-            for v, masked in zip(value.data, np.ma.getmaskarray(value), strict=True)
-        ]
-    if isinstance(value, np.ndarray):
-        return [_json_safe(v) for v in value.tolist()]
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, np.generic):
-        return _json_safe(value.item())
-    if isinstance(value, float):
-        return value if np.isfinite(value) else None
-    if value is None or isinstance(value, str | int | bool):
-        return value
-    return repr(value)  # an estimator object inside a parameter grid
-
-
 def _fold_summary(scores) -> dict:
     """Mean, spread and each fold's score: the folds are what a paired test of two versions
     compares (their order follows the splitter, which is seeded)."""
@@ -203,7 +181,6 @@ def train(project: Project, job: Job, state: JobState) -> ModelVersion:
     if split.dropped:
         state.log(f"Left out {split.dropped:,} rows whose target {spec.target!r} is missing")
     X_train, X_test, y_train, y_test = split.X_train, split.X_test, split.y_train, split.y_test
-    classifier = plan.task != "regression"
     state.log(
         f"{len(X_train):,} rows to fit, {len(X_test):,} held out; task {plan.task} "
         f"({plan.task_reason}); {plan.size_text()}"
@@ -259,23 +236,9 @@ def train(project: Project, job: Job, state: JobState) -> ModelVersion:
 
     state.check_cancelled()
     state.set_progress(0.87, "Measuring on the hold-out rows")
-    started = time.perf_counter()
-    predicted = model.predict(X_test)
-    predict_seconds = time.perf_counter() - started
-    final = model.steps[-1][1]
-    classes = list(getattr(final, "classes_", []))
-    proba = (
-        model.predict_proba(X_test)
-        if classifier and hasattr(model, "predict_proba") and hasattr(final, "predict_proba")
-        else None
-    )
     seed = spec.validation.seed
-    if classifier:
-        holdout = m.classification_metrics(y_test, predicted, proba, classes)
-        plots = m.classification_plots(y_test, predicted, proba, classes, seed)
-    else:
-        holdout = m.regression_metrics(y_test, predicted)
-        plots = m.regression_plots(y_test, predicted, seed)
+    measured = m.measure(model, X_test, y_test, plan.task, seed)
+    holdout, plots, classes = measured.metrics, measured.plots, measured.classes
     state.log("Hold-out " + ", ".join(f"{k} {v:.4g}" for k, v in holdout.items() if v is not None))
     state.set_progress(0.9, "Permutation importance")
     plots["permutation_importance"] = _importance(model, X_test, y_test, seed, fit_seconds, state)
@@ -296,7 +259,7 @@ def train(project: Project, job: Job, state: JobState) -> ModelVersion:
             "dataset_version_uuid": version.uuid,
             "task": plan.task,
             "estimator": spec.estimator,
-            "params": _json_safe({**spec.params, **best_params}),
+            "params": m.json_safe({**spec.params, **best_params}),
             "metrics": {
                 "cv": cv,
                 "holdout": holdout,
@@ -307,11 +270,11 @@ def train(project: Project, job: Job, state: JobState) -> ModelVersion:
             "environment": environment(),
             "seed": seed,
             "fit_seconds": fit_seconds,
-            "predict_seconds": predict_seconds,
+            "predict_seconds": measured.predict_seconds,
             "model_sha256": file.blobs.put(model_bytes, compress=False),
-            "plots_sha256": file.blobs.put(json.dumps(_json_safe(plots)).encode()),
+            "plots_sha256": file.blobs.put(json.dumps(m.json_safe(plots)).encode()),
             "search_sha256": (
-                file.blobs.put(json.dumps(_json_safe(results)).encode())
+                file.blobs.put(json.dumps(m.json_safe(results)).encode())
                 if results is not None
                 else None
             ),

@@ -78,6 +78,10 @@ class JobRepository:
             raise UserError(f"There is no job {job_uuid}.")
         return _job(row)
 
+    def find(self, job_uuid: str) -> Job | None:
+        row = self._conn.execute(f"{_WITH_LOG} WHERE j.uuid = ?", (job_uuid,)).fetchone()
+        return _job(row) if row else None
+
     def by_number(self, number: int) -> Job:
         row = self._conn.execute(f"{_WITH_LOG} WHERE j.number = ?", (number,)).fetchone()
         if row is None:

@@ -195,6 +195,68 @@ MIGRATIONS: tuple[Migration, ...] = (
         END;
         """,
     ),
+    Migration(
+        5,
+        "aliases with gates, promotions and evaluations",
+        """
+        -- Version numbers are never reused, even after the latest version is deleted: the
+        -- history and other people's notes name versions by number.
+        ALTER TABLE models ADD COLUMN last_version INTEGER NOT NULL DEFAULT 0;
+        UPDATE models SET last_version = (
+            SELECT coalesce(max(version), 0) FROM model_versions WHERE model_uuid = models.uuid
+        );
+        -- A named pointer at one version of a model: churn@production.
+        CREATE TABLE aliases (
+            model_uuid TEXT NOT NULL REFERENCES models (uuid),
+            name TEXT NOT NULL,
+            version_uuid TEXT NOT NULL REFERENCES model_versions (uuid),
+            set_at TEXT NOT NULL,
+            set_by TEXT NOT NULL,
+            PRIMARY KEY (model_uuid, name)
+        );
+        CREATE INDEX aliases_version ON aliases (version_uuid);
+        -- What a version must pass before an alias may point at it.
+        CREATE TABLE alias_gates (
+            model_uuid TEXT NOT NULL REFERENCES models (uuid),
+            alias TEXT NOT NULL,
+            gates TEXT NOT NULL CHECK (json_valid(gates)),
+            updated_at TEXT NOT NULL,
+            updated_by TEXT NOT NULL,
+            PRIMARY KEY (model_uuid, alias)
+        );
+        -- Every attempt to move an alias, with each gate's result; history, never edited.
+        -- Labels are kept as text so the record outlives a deleted version.
+        CREATE TABLE promotions (
+            uuid TEXT PRIMARY KEY,
+            model_uuid TEXT NOT NULL REFERENCES models (uuid),
+            alias TEXT NOT NULL,
+            version_uuid TEXT REFERENCES model_versions (uuid) ON DELETE SET NULL,
+            version_label TEXT NOT NULL,
+            previous_label TEXT,
+            outcome TEXT NOT NULL CHECK (outcome IN ('promoted', 'blocked', 'overridden')),
+            gates TEXT NOT NULL CHECK (json_valid(gates)),
+            reason TEXT,
+            created_at TEXT NOT NULL,
+            created_by TEXT NOT NULL
+        );
+        CREATE INDEX promotions_model ON promotions (model_uuid, alias, created_at);
+        -- A version measured on another dataset version, through its own recipe and pipeline.
+        CREATE TABLE evaluations (
+            uuid TEXT PRIMARY KEY,
+            version_uuid TEXT NOT NULL REFERENCES model_versions (uuid) ON DELETE CASCADE,
+            dataset_version_uuid TEXT REFERENCES dataset_versions (uuid),
+            dataset_label TEXT NOT NULL,
+            recipe TEXT NOT NULL CHECK (json_valid(recipe)),
+            rows INTEGER NOT NULL,
+            metrics TEXT NOT NULL CHECK (json_valid(metrics)),
+            plots_sha256 TEXT REFERENCES blobs (sha256),
+            seconds REAL NOT NULL,
+            created_at TEXT NOT NULL,
+            created_by TEXT NOT NULL
+        );
+        CREATE INDEX evaluations_version ON evaluations (version_uuid, created_at);
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

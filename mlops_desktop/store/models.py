@@ -28,6 +28,47 @@ _SELECT = """
 """
 _JSON = {5, 10, 11, 12, 13}
 
+BROWSE_COLUMNS = (
+    "uuid",
+    "model",
+    "version",
+    "estimator",
+    "dataset",
+    "task",
+    "metric",
+    "cv",
+    "cv_std",
+    "holdout",
+    "aliases",
+    "author",
+    "created",
+    "tags",
+    "notes",
+)
+# The primary metric is a scorer name. Errors are scored negated ("neg_..."): show them by
+# the metric's own name and sign, as the hold-out metrics are, so one column reads one way.
+_BROWSE = """
+    WITH v AS (
+        SELECT *, json_extract(metrics, '$.primary') AS scorer,
+               substr(json_extract(metrics, '$.primary'), 1, 4) = 'neg_' AS negated
+        FROM model_versions
+    )
+    SELECT v.uuid, m.name, v.version, v.estimator, dn.name || ':' || dv.version, v.task,
+           CASE WHEN v.negated THEN substr(v.scorer, 5) ELSE v.scorer END,
+           (CASE WHEN v.negated THEN -1 ELSE 1 END)
+               * json_extract(v.metrics, '$.cv."' || v.scorer || '".mean'),
+           json_extract(v.metrics, '$.cv."' || v.scorer || '".std'),
+           json_extract(v.metrics, '$.holdout."' || (CASE WHEN v.negated
+               THEN substr(v.scorer, 5) ELSE v.scorer END) || '"'),
+           (SELECT group_concat(a.name, ', ') FROM aliases a WHERE a.version_uuid = v.uuid),
+           v.created_by, v.created_at, v.tags, v.notes
+    FROM v
+    JOIN models m ON m.uuid = v.model_uuid
+    LEFT JOIN dataset_versions dv ON dv.uuid = v.dataset_version_uuid
+    LEFT JOIN datasets dn ON dn.uuid = dv.dataset_uuid
+    ORDER BY m.name COLLATE NOCASE, v.version
+"""
+
 
 def _version(row) -> ModelVersion:
     values = [json.loads(v) if i in _JSON else v for i, v in enumerate(row)]
@@ -79,7 +120,9 @@ class ModelRepository:
         return _version(row)
 
     def get(self, ref: str) -> ModelVersion:
-        """``MODEL:N``, or ``MODEL`` for its latest version."""
+        """``MODEL:N``, ``MODEL@ALIAS``, or ``MODEL`` for its latest version."""
+        if "@" in (ref or ""):
+            return self._by_alias(ref)
         parsed = VersionRef.parse(ref, "model")
         name, number = parsed.name, parsed.version
         if number is None:
@@ -96,6 +139,58 @@ class ModelRepository:
             raise UserError(f"The project has no model version {ref}.{hint}")
         return _version(row)
 
+    def _by_alias(self, ref: str) -> ModelVersion:
+        name, _, alias = ref.strip().partition("@")
+        row = self._conn.execute(
+            f"{_SELECT} JOIN aliases a ON a.version_uuid = v.uuid WHERE m.name = ? AND a.name = ?",
+            (name.strip(), alias.strip()),
+        ).fetchone()
+        if row is not None:
+            return _version(row)
+        model = self.model_uuid(name.strip())
+        names = [
+            r[0]
+            for r in self._conn.execute(
+                "SELECT name FROM aliases WHERE model_uuid = ? ORDER BY name", (model,)
+            )
+        ]
+        hint = f" Its aliases are: {', '.join(names)}." if names else " It has no aliases yet."
+        raise UserError(f"Model {name.strip()} has no alias {alias.strip()!r}.{hint}")
+
+    def model_uuid(self, name: str) -> str:
+        row = self._conn.execute("SELECT uuid FROM models WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            names = [r[0] for r in self._conn.execute("SELECT name FROM models ORDER BY name")]
+            hint = f" The models are: {', '.join(names)}." if names else " It has no models yet."
+            raise UserError(f"The project has no model {name!r}.{hint}")
+        return row[0]
+
+    def browse(self) -> dict[str, list]:
+        """Every version as columns of plain values: what the browser shows, in one query
+        that reads the few metrics it needs out of the JSON in SQLite rather than in Python."""
+        rows = self._conn.execute(_BROWSE).fetchall()
+        columns = list(zip(*rows, strict=True)) if rows else [()] * len(BROWSE_COLUMNS)
+        return {name: list(values) for name, values in zip(BROWSE_COLUMNS, columns, strict=True)}
+
+    def set_notes(self, version_uuid: str, notes: str) -> None:
+        self._conn.execute(
+            "UPDATE model_versions SET notes = ? WHERE uuid = ?", (notes, version_uuid)
+        )
+
+    def set_tags(self, version_uuid: str, tags: list[str]) -> None:
+        self._conn.execute(
+            "UPDATE model_versions SET tags = ? WHERE uuid = ?", (json.dumps(tags), version_uuid)
+        )
+
+    def delete(self, version_uuid: str) -> None:
+        """Remove a version (its evaluations go with it); call in a transaction, after
+        checking that no alias points at it. Its blobs stay until the project is compacted."""
+        self._conn.execute(
+            "UPDATE jobs SET model_version_uuid = NULL WHERE model_version_uuid = ?",
+            (version_uuid,),
+        )
+        self._conn.execute("DELETE FROM model_versions WHERE uuid = ?", (version_uuid,))
+
     def add(self, name: str, **fields) -> ModelVersion:
         """Record version N+1 of model ``name`` (created if new); call in a transaction after
         the blobs it names are stored."""
@@ -110,7 +205,8 @@ class ModelRepository:
         else:
             model_uuid = existing[0]
         version = self._conn.execute(
-            "SELECT coalesce(max(version), 0) + 1 FROM model_versions WHERE model_uuid = ?",
+            "UPDATE models SET last_version = last_version + 1 WHERE uuid = ? "
+            "RETURNING last_version",
             (model_uuid,),
         ).fetchone()[0]
         version_uuid = str(uuid.uuid4())

@@ -29,8 +29,10 @@ from mlops_desktop.version import __version__
 if TYPE_CHECKING:
     import sqlite_utils
 
+    from mlops_desktop.store.aliases import AliasRepository
     from mlops_desktop.store.blobs import BlobStore
     from mlops_desktop.store.datasets import DatasetRepository
+    from mlops_desktop.store.evaluations import EvaluationRepository
     from mlops_desktop.store.events import EventLog
     from mlops_desktop.store.experiments import ExperimentRepository
     from mlops_desktop.store.jobs import JobRepository
@@ -235,9 +237,9 @@ class ProjectFile:
         except sqlite3.OperationalError as exc:
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
-            raise self._explain_write_error(exc) from None
+            raise self.explain_write_error(exc) from None
 
-    def _explain_write_error(self, exc: sqlite3.OperationalError) -> Exception:
+    def explain_write_error(self, exc: sqlite3.OperationalError) -> Exception:
         """The common reasons a write fails, as sentences; anything else unchanged."""
         text = str(exc).lower()
         name = self.path.name
@@ -343,6 +345,18 @@ class ProjectFile:
         from mlops_desktop.store.models import ModelRepository
 
         return ModelRepository(self)
+
+    @cached_property
+    def aliases(self) -> AliasRepository:
+        from mlops_desktop.store.aliases import AliasRepository
+
+        return AliasRepository(self)
+
+    @cached_property
+    def evaluations(self) -> EvaluationRepository:
+        from mlops_desktop.store.evaluations import EvaluationRepository
+
+        return EvaluationRepository(self)
 
     @cached_property
     def settings(self) -> Settings:

@@ -1,8 +1,8 @@
 import pytest
 
 from mlops_desktop.domain.errors import UserError
-from mlops_desktop.domain.experiment import ExperimentSpec
-from mlops_desktop.services.experiments import dry_run_task, plan_task, spec_differences
+from mlops_desktop.domain.experiment import ExperimentSpec, spec_differences
+from mlops_desktop.services.experiments import dry_run_task, plan_task
 
 
 @pytest.fixture

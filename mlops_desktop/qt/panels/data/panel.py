@@ -45,11 +45,8 @@ def load_for_panel(project_path: str, version_uuid: str, state) -> tuple:
     from mlops_desktop.services.project import Project
 
     with Project.open(project_path, read_only=True) as project:
-        repo = project.file.datasets
-        version = repo.by_uuid(version_uuid)
-        chain = [version]
-        while chain[0].parent_uuid is not None:
-            chain.insert(0, repo.by_uuid(chain[0].parent_uuid))
+        chain = project.datasets.chain(project.datasets.by_uuid(version_uuid))
+        version = chain[-1]
         state.set_progress(None, f"Loading {version.label}")
         table = project.datasets.load_table(version).combine_chunks()
         profile = project.datasets.profile(version)

@@ -26,11 +26,10 @@ from PySide6.QtWidgets import (
 )
 
 from mlops_desktop.domain.errors import UserError
-from mlops_desktop.domain.experiment import ExperimentSpec
+from mlops_desktop.domain.experiment import ExperimentSpec, spec_differences
 from mlops_desktop.qt.context import ProjectContext
 from mlops_desktop.qt.panels.base import Panel
 from mlops_desktop.qt.panels.experiments.editor import ExperimentEditor
-from mlops_desktop.services.experiments import spec_differences
 
 
 class CompareDialog(QDialog):

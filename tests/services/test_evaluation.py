@@ -1,0 +1,83 @@
+"""Evaluating a version on other data, through the recipe that prepared its training data."""
+
+import pytest
+from sklearn.datasets import load_iris
+
+from mlops_desktop.domain.errors import UserError
+from mlops_desktop.domain.recipe import RenameColumns
+from mlops_desktop.domain.tasks import quiet_state
+from mlops_desktop.services.evaluation import evaluate
+from tests.services.test_training import run_queue, save
+
+SPECIES = dict(enumerate(["setosa", "versicolor", "virginica"]))
+
+
+def raw_csv(path, seed, rows=120):
+    """Iris as an export with a terse column name the recipe renames."""
+    frame = load_iris(as_frame=True).frame.sample(n=rows, random_state=seed)
+    frame["target"] = frame["target"].map(SPECIES)
+    frame.rename(columns={"sepal length (cm)": "sl"}).to_csv(path, index=False)
+    return str(path)
+
+
+@pytest.fixture
+def cleaned(project, tmp_path):
+    """flowers:1, trained on calls:2 = calls:1 cleaned by one rename."""
+    raw = project.datasets.import_file(raw_csv(tmp_path / "march.csv", 0), "iris")
+    project.datasets.clean(raw, [RenameColumns({"sl": "sepal length (cm)"})])
+    save(project, name="forest", dataset="iris:2", model_name="flowers")
+    run_queue(project)
+    return project
+
+
+def test_new_raw_data_goes_through_the_version_s_own_recipe(cleaned, tmp_path):
+    cleaned.datasets.import_file(raw_csv(tmp_path / "april.csv", 1, 100), "iris")
+    evaluation = evaluate(cleaned, "flowers:1", "iris:3", quiet_state())
+    assert evaluation.dataset_label == "iris:3"
+    assert evaluation.rows == 100
+    assert [s["step"] for s in evaluation.recipe] == ["rename_columns"]
+    assert 0.8 < evaluation.metrics["accuracy"] <= 1.0
+    version = cleaned.models.get("flowers:1")
+    assert cleaned.models.evaluations(version) == [evaluation]
+    plots = cleaned.models.evaluation_plots(evaluation)
+    assert len(plots["confusion_matrix"]["labels"]) == 3
+    assert cleaned.history()[0].action == "model.evaluated"
+
+
+def test_cleaned_data_is_used_as_it_is(cleaned):
+    evaluation = evaluate(cleaned, "flowers:1", "iris:2", quiet_state())
+    assert evaluation.recipe == []
+    assert evaluation.rows == 120
+
+
+def test_raw_data_without_the_recipe_lacks_the_columns_and_says_so(cleaned, tmp_path):
+    cleaned.datasets.import_file(raw_csv(tmp_path / "april.csv", 1), "iris")
+    with pytest.raises(UserError, match="lacks 'sepal length \\(cm\\)'"):
+        evaluate(cleaned, "flowers:1", "iris:3", quiet_state(), recipe="none")
+    assert cleaned.models.evaluations(cleaned.models.get("flowers:1")) == []
+
+
+def test_data_without_the_target_cannot_be_scored(cleaned, tmp_path):
+    frame = load_iris(as_frame=True).frame.drop(columns=["target"])
+    frame.to_csv(tmp_path / "unlabelled.csv", index=False)
+    cleaned.datasets.import_file(str(tmp_path / "unlabelled.csv"), "new")
+    with pytest.raises(UserError, match=r"does not fit the recipe .* choice 'none'"):
+        evaluate(cleaned, "flowers:1", "new", quiet_state())
+    with pytest.raises(UserError, match="no column 'target'"):
+        evaluate(cleaned, "flowers:1", "new", quiet_state(), recipe="none")
+
+
+def test_a_bad_recipe_choice_is_refused(cleaned):
+    with pytest.raises(UserError, match="not a recipe choice"):
+        evaluate(cleaned, "flowers:1", "iris:1", quiet_state(), recipe="mine")
+
+
+def test_labels_the_model_never_saw_are_scored_without_a_log_loss(cleaned, tmp_path):
+    path = tmp_path / "odd.csv"
+    raw_csv(path, 2, 60)
+    text = path.read_text().replace("setosa", "hybrid", 3)
+    path.write_text(text)
+    cleaned.datasets.import_file(str(path), "iris")
+    evaluation = evaluate(cleaned, "flowers:1", "iris:3", quiet_state())
+    assert evaluation.metrics["log_loss"] is None
+    assert evaluation.metrics["accuracy"] < 1.0
