@@ -265,7 +265,8 @@ def models_evaluate_command(
     type=click.Choice(["skops", "cloudpickle"]),
     default="skops",
     show_default=True,
-    help="For --format mlflow: skops is safe to load; cloudpickle suits MLflow before 2.17.",
+    help="For --format mlflow: skops is safe to load (MLflow 3.9+); cloudpickle suits older "
+    "MLflow (2.10+) but runs code when loaded.",
 )
 @json_option
 def models_export_command(
