@@ -21,6 +21,7 @@ POLL_MS = 2000
 class ProjectContext(QObject):
     changed = Signal()
     closing = Signal()  # the project is about to close: stop what runs on it
+    reveal = Signal(str, str)  # kind, key: show that object in its panel (the window routes it)
 
     def __init__(
         self,

@@ -31,7 +31,7 @@ from mlops_desktop.qt.widgets.welcome import WelcomePage
 from mlops_desktop.qt.workers.modules import when_imported
 from mlops_desktop.qt.workers.tasks import TaskRunner
 from mlops_desktop.services import paths
-from mlops_desktop.services.project import Project, check_task, save_copy_task
+from mlops_desktop.services.project import Project, check_task, compact_task, save_copy_task
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,16 @@ class _FirstPaintWatcher(QObject):
             watched.removeEventFilter(self)
             QTimer.singleShot(0, self.painted.emit)
         return False
+
+
+#: Which panel shows each kind of object a lineage can point at.
+_PANEL_OF = {
+    "raw_file": "data",
+    "dataset_version": "data",
+    "experiment": "experiments",
+    "job": "training-queue",
+    "model_version": "models",
+}
 
 
 class MainWindow(QMainWindow):
@@ -146,6 +156,12 @@ class MainWindow(QMainWindow):
             None,
             "Run the integrity check and verify every stored blob",
         )
+        self.compact_action = self._action(
+            "Co&mpact Project",
+            self.compact_project,
+            None,
+            "Remove stored data nothing refers to any more and give the space back",
+        )
         self.close_action = self._action(
             "&Close Project", self.close_project, keys.Close, "Close the open project"
         )
@@ -159,6 +175,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.copy_action)
         file_menu.addAction(self.check_action)
+        file_menu.addAction(self.compact_action)
         file_menu.addSeparator()
         file_menu.addAction(self.close_action)
         file_menu.addAction(self.quit_action)
@@ -231,6 +248,7 @@ class MainWindow(QMainWindow):
             return False
         self.close_project()
         self.context = ProjectContext(project, self.runner, self.notifications, self)
+        self.context.reveal.connect(self.reveal)
         for spec in PANELS:
             slot = PanelSlot(spec.title)
             self.slots.append(slot)
@@ -293,6 +311,15 @@ class MainWindow(QMainWindow):
         """The panels loaded so far, in navigation order."""
         return [slot.panel for slot in self.slots if slot.panel is not None]
 
+    def reveal(self, kind: str, key: str) -> None:
+        """Open the object ``kind`` (a lineage step's kind) named ``key`` in its panel."""
+        panel_key = _PANEL_OF.get(kind)
+        panel = self.show_panel(panel_key) if panel_key else None
+        if panel is None:
+            self.notifications.show_info("That panel is still loading: try again in a moment.")
+            return
+        panel.reveal(key)
+
     def show_panel(self, key: str) -> Panel | None:
         """Bring the panel ``key`` (e.g. "data") to the front; None if it is still loading."""
         for row, spec in enumerate(PANELS):
@@ -312,6 +339,8 @@ class MainWindow(QMainWindow):
     def _set_project_actions(self, enabled: bool) -> None:
         for action in (self.copy_action, self.check_action, self.close_action):
             action.setEnabled(enabled)
+        writable = enabled and self.context is not None and not self.context.project.read_only
+        self.compact_action.setEnabled(writable)
         self.view_menu.setEnabled(enabled)
 
     # -- whole-project tasks -------------------------------------------------------------------
@@ -338,6 +367,23 @@ class MainWindow(QMainWindow):
         handle = self.runner.start("Checking project", check_task, str(path))
         handle.succeeded.connect(lambda report: self._report_check(path, report))
         handle.failed.connect(self.notifications.show_error)
+
+    def compact_project(self) -> None:
+        if self.context is None or self.context.project.read_only:
+            return
+        path = self.context.project.path
+        handle = self.runner.start("Compacting project", compact_task, str(path), in_process=True)
+        handle.succeeded.connect(self._report_compact)
+        handle.failed.connect(self.notifications.show_error)
+
+    def _report_compact(self, report) -> None:
+        won = report.bytes_won / 1e6
+        self.notifications.show_info(
+            f"Compacted the project: removed {report.blobs_removed} unused stored objects and "
+            f"gave {won:,.1f} MB back to the disk ({report.bytes_after / 1e6:,.1f} MB now)."
+        )
+        if self.context is not None:
+            self.context.mark_changed()
 
     def _report_check(self, path: Path, report) -> None:
         if report.ok:

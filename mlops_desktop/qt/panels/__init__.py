@@ -57,6 +57,12 @@ PANELS: tuple[PanelSpec, ...] = (
         "mlops_desktop.qt.panels.queue.panel",
         "QueuePanel",
     ),
+    PanelSpec(
+        "Models",
+        QStyle.StandardPixmap.SP_DriveHDIcon,
+        "mlops_desktop.qt.panels.models.panel",
+        "ModelsPanel",
+    ),
 )
 
 __all__ = ["PANELS", "Panel", "PanelSpec"]

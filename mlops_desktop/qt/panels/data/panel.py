@@ -183,6 +183,9 @@ class DataPanel(Panel):
                     return group.child(j)
         return None
 
+    def reveal(self, key: str) -> None:
+        self.select_version(key)
+
     def select_version(self, version_uuid: str) -> None:
         item = self._item_for(version_uuid)
         if item is not None and self.tree.currentItem() is not item:

@@ -162,6 +162,9 @@ class ExperimentsPanel(Panel):
         if current in names:
             self.select(current)
 
+    def reveal(self, key: str) -> None:
+        self.select(key)
+
     def select(self, name: str) -> None:
         items = self.list.findItems(name, Qt.MatchFlag.MatchExactly)
         if items:

@@ -230,6 +230,9 @@ class QueuePanel(Panel):
         rows = self.table.selectionModel().selectedRows()
         return self.model.jobs[rows[0].row()] if rows else None
 
+    def reveal(self, key: str) -> None:
+        self.select(int(key))
+
     def select(self, number: int) -> None:
         for row, job in enumerate(self.model.jobs):
             if job.number == number:

@@ -1,0 +1,1 @@
+"""The Models panel and its dialogs."""
