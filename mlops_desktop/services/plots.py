@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+#: What the drawing functions import: a GUI can import them off its main thread first.
+MODULES = ("sklearn.metrics", "sklearn.calibration", "matplotlib.ticker")
 #: (key, title) of each plot, in the order shown; a version has those its data allows.
 PLOTS = (
     ("confusion_matrix", "Confusion matrix"),

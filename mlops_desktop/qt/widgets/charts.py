@@ -7,49 +7,37 @@ window pay that cost on a worker thread before anyone asks for a chart.
 from __future__ import annotations
 
 import itertools
-import threading
+import logging
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QSizePolicy, QVBoxLayout, QWidget
+
+from mlops_desktop.qt.workers.modules import start_import, when_imported
 
 if TYPE_CHECKING:
     from mlops_desktop.domain.profile import ColumnProfile, TableProfile
 
-_warmed = threading.Event()
+log = logging.getLogger(__name__)
+
+MATPLOTLIB = ("matplotlib.figure", "matplotlib.backends.backend_qtagg")
 
 
-def warm_up() -> None:
-    """Import matplotlib's Qt backend in the background (idempotent)."""
-    if _warmed.is_set():
-        return
-
-    def load() -> None:
-        import matplotlib.backends.backend_qtagg
-        import matplotlib.figure  # noqa: F401
-
-        _warmed.set()
-
-    threading.Thread(target=load, name="matplotlib warm-up", daemon=True).start()
+def warm_up(*also: str) -> None:
+    """Import matplotlib's Qt backend, and the modules ``also`` names, in the background."""
+    for name in (*MATPLOTLIB, *also):
+        start_import(name)
 
 
-def when_ready(receiver: QWidget, callback) -> None:
-    """Call ``callback`` on the GUI thread once matplotlib is imported (at once if it is)."""
-    warm_up()
-    if _warmed.is_set():
-        callback()
-        return
-    timer = QTimer(receiver)
-    timer.setInterval(50)
-
-    def check() -> None:
-        if _warmed.is_set():
-            timer.stop()
-            timer.deleteLater()
-            callback()
-
-    timer.timeout.connect(check)
-    timer.start()
+def when_ready(receiver: QWidget, callback, also: Sequence[str] = ()) -> None:
+    """Call ``callback`` on the GUI thread once matplotlib and ``also`` are imported (at once
+    if they are)."""
+    when_imported(
+        receiver,
+        [*MATPLOTLIB, *also],
+        callback,
+        lambda exc: log.error("cannot draw charts: %s", exc),
+    )
 
 
 class ChartCanvas(QWidget):

@@ -20,6 +20,7 @@ from mlops_desktop.domain.comparison import Comparison
 from mlops_desktop.qt.context import ProjectContext
 from mlops_desktop.qt.widgets import charts
 from mlops_desktop.qt.widgets.tables import BAD, CHANGED, GOOD, fill_table, text_table
+from mlops_desktop.services import plots
 
 
 def compare_task(project_path: str, labels: list[str], state) -> tuple[Comparison, list]:
@@ -150,11 +151,9 @@ class CompareDialog(QDialog):
     def _draw(self) -> None:
         if not self.series:
             return
-        charts.when_ready(self, self._draw_now)
+        charts.when_ready(self, self._draw_now, also=plots.MODULES)
 
     def _draw_now(self) -> None:
-        from mlops_desktop.services import plots
-
         if self.canvas is None:
             self.canvas = charts.ChartCanvas(height=4)
             self.canvas_holder.addWidget(self.canvas)
