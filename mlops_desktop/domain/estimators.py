@@ -172,6 +172,14 @@ def parameters(name: str) -> tuple[ParamInfo, ...]:
     )
 
 
+def seeded_params(name: str, params: dict, seed: int) -> dict:
+    """``params`` with the seed as ``random_state`` where the estimator takes one and
+    ``params`` leaves it unset: training is reproducible unless the spec says otherwise."""
+    if "random_state" in params or "random_state" not in estimator_class(name)().get_params():
+        return dict(params)
+    return {**params, "random_state": seed}
+
+
 def check_params(name: str, params: dict) -> None:
     """Refuse unknown parameters and values outside scikit-learn's own constraints."""
     from sklearn.utils._param_validation import (

@@ -122,9 +122,9 @@ def build_pipeline(spec: ExperimentSpec, columns: dict[str, ColumnSpec]):
     features = ColumnTransformer(
         transformers, sparse_threshold=0 if dense else 0.3, verbose_feature_names_out=False
     )
-    model = estimators.estimator_class(spec.estimator)(**spec.params)
-    if "random_state" in model.get_params() and "random_state" not in spec.params:
-        model.set_params(random_state=seed)  # reproducible unless the spec says otherwise
+    model = estimators.estimator_class(spec.estimator)(
+        **estimators.seeded_params(spec.estimator, spec.params, seed)
+    )
     return Pipeline([("features", features), ("model", model)])
 
 

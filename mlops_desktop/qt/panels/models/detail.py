@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, Signal
@@ -22,11 +23,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mlops_desktop.domain import estimators
 from mlops_desktop.domain.lineage import LineageStep
 from mlops_desktop.domain.model import Alias, Evaluation, ModelVersion, Promotion
 from mlops_desktop.qt.widgets import charts
 from mlops_desktop.qt.widgets.tables import BAD, GOOD, fill_table, text_table
+from mlops_desktop.qt.workers.modules import when_imported
+from mlops_desktop.services import plots as drawing
 from mlops_desktop.services.registry import primary_score
+
+log = logging.getLogger(__name__)
 
 _ARROW = "&nbsp;&nbsp;→&nbsp;&nbsp;"
 _KIND_NAMES = {
@@ -115,8 +121,6 @@ class PlotsTab(QWidget):
         self._keys: list[str] = []
 
     def show_plots(self, plots: dict, title: str) -> None:
-        from mlops_desktop.services import plots as drawing
-
         self.plots, self.title = plots, title
         available = drawing.available(plots)
         self._keys = [key for key, _ in available]
@@ -135,11 +139,9 @@ class PlotsTab(QWidget):
     def _draw(self, row: int) -> None:
         if row < 0 or row >= len(self._keys):
             return
-        charts.when_ready(self, lambda: self._draw_now(self._keys[row]))
+        charts.when_ready(self, lambda: self._draw_now(self._keys[row]), also=drawing.MODULES)
 
     def _draw_now(self, key: str) -> None:
-        from mlops_desktop.services import plots as drawing
-
         if self.canvas is None:
             self.canvas = charts.ChartCanvas(height=4)
             self.holder.addWidget(self.canvas, 1)
@@ -314,12 +316,46 @@ class VersionDetailView(QTabWidget):
             )
             rows.append((name, cv_text, _number(holdout.get(name))))
         fill_table(self.metrics, rows)
-        fill_table(self.params, [(k, json.dumps(v)) for k, v in sorted(version.params.items())])
+        self._show_params(version)
         self.notes.blockSignals(True)
         self.notes.setPlainText(version.notes)
         self.notes.blockSignals(False)
         self.tags.setText(", ".join(version.tags))
         self.save_button.setEnabled(False)
+
+    def _show_params(self, version: ModelVersion) -> None:
+        """The parameters set or found by the search in bold; scikit-learn's defaults for the
+        rest once the estimator's module is imported (off the GUI thread: it can take seconds)."""
+        chosen = sorted(version.params.items())
+        fill_table(
+            self.params, [(k, json.dumps(v)) for k, v in chosen], bold_rows=[True] * len(chosen)
+        )
+        module = estimators.CATALOGUE.get(version.estimator, (None,))[0]
+        if module is None:
+            return
+        when_imported(
+            self,
+            module,
+            lambda: self._show_defaults(version),
+            lambda exc: log.warning("no defaults for %s: %s", version.estimator, exc),
+        )
+
+    def _show_defaults(self, version: ModelVersion) -> None:
+        if self.detail is None or self.detail.version.uuid != version.uuid:
+            return  # another version is shown by now
+        final = estimators.seeded_params(version.estimator, version.params, version.seed)
+        defaults = {
+            p.name: p.default
+            for p in estimators.parameters(version.estimator)
+            if p.name not in final
+        }
+        rows = [(k, json.dumps(v, default=repr)) for k, v in sorted(final.items())]
+        rows += [(k, json.dumps(v, default=repr)) for k, v in sorted(defaults.items())]
+        fill_table(self.params, rows, bold_rows=[i < len(final) for i in range(len(rows))])
+        self.params.setToolTip(
+            "In bold: set in the spec, found by the search, or the seed; the rest are "
+            f"{version.estimator}'s defaults."
+        )
 
     def _show_evaluations(self, detail: VersionDetail) -> None:
         rows = []

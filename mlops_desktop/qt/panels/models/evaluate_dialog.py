@@ -36,9 +36,10 @@ class EvaluateDialog(QDialog):
         self.resize(620, 260)
         self.dataset = QComboBox()
         self.dataset.setObjectName("evaluate-dataset")
-        self.datasets = [
-            d for d in project.datasets.list() if d.uuid != self.version.dataset_version_uuid
-        ]
+        others = [d for d in project.datasets.list() if d.uuid != self.version.dataset_version_uuid]
+        # Next month's data is most often a newer version of the training data's dataset.
+        own = (self.version.dataset_label or "").rpartition(":")[0]
+        self.datasets = sorted(others, key=lambda d: (d.name != own, d.name, -d.version))
         for data in self.datasets:
             self.dataset.addItem(f"{data.label}  ({data.rows:,} rows)", data.label)
         self.dataset.currentIndexChanged.connect(self._explain)
@@ -92,7 +93,7 @@ class EvaluateDialog(QDialog):
             self.run_button.setEnabled(False)
             return
         self.run_button.setEnabled(True)
-        self.explanation.setText(why[0].upper() + why[1:] + ".")
+        self.explanation.setText(f"Recipe: {why}.")
 
     def run(self) -> None:
         data = self.datasets[self.dataset.currentIndex()]

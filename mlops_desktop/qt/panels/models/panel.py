@@ -30,6 +30,7 @@ from mlops_desktop.qt.panels.models.evaluate_dialog import EvaluateDialog
 from mlops_desktop.qt.panels.models.export_dialog import ExportDialog
 from mlops_desktop.qt.panels.models.promote_dialog import PromoteDialog
 from mlops_desktop.qt.widgets import charts
+from mlops_desktop.services import plots
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ class ModelsPanel(Panel):
         self._browsing = None
         self._loading = None
         self._wanted: str | None = None  # a version to select once the rows arrive
-        charts.warm_up()
+        charts.warm_up(*plots.MODULES)
 
         self.search = QLineEdit()
         self.search.setObjectName("model-search")
