@@ -506,10 +506,12 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def wait_until_up(server: subprocess.Popen, url: str, deadline: float) -> None:
+def wait_until_up(server: subprocess.Popen, url: str, deadline: float, log: Path) -> None:
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            pytest.fail(f"mlflow models serve exited with {server.returncode}")
+            # Its log holds the reason (often MLflow's own, e.g. a FastAPI it does not fit).
+            tail = log.read_text(errors="replace")[-3000:]
+            pytest.fail(f"mlflow models serve exited with {server.returncode}:\n{tail}")
         try:
             with urllib.request.urlopen(url, timeout=2):
                 return
@@ -520,7 +522,10 @@ def wait_until_up(server: subprocess.Popen, url: str, deadline: float) -> None:
 
 def stop(server: subprocess.Popen) -> None:
     # Its own session: the group holds the server and the uvicorn it started, nothing else.
-    os.killpg(server.pid, signal.SIGTERM)
+    try:
+        os.killpg(server.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return  # the whole group has exited (the server failed): let its failure be reported
     try:
         server.wait(timeout=15)
     except subprocess.TimeoutExpired:
@@ -547,7 +552,8 @@ def test_mlflow_models_serve_answers_the_serving_example(trained, tmp_path, mlfl
             start_new_session=True,
         )
     try:
-        wait_until_up(server, f"http://127.0.0.1:{port}/ping", time.monotonic() + 60)
+        up_by = time.monotonic() + 60
+        wait_until_up(server, f"http://127.0.0.1:{port}/ping", up_by, tmp_path / "serve.log")
         request = urllib.request.Request(
             f"http://127.0.0.1:{port}/invocations",
             data=(out / "serving_input_example.json").read_bytes(),
