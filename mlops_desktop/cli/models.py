@@ -290,11 +290,16 @@ def models_export_command(
 @click.argument("project", type=click.Path(path_type=Path))
 @click.argument("version")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-def models_delete_command(project: Path, version: str, yes: bool) -> None:
+@json_option
+def models_delete_command(project: Path, version: str, yes: bool, as_json: bool) -> None:
     """Delete VERSION (refused while an alias points at it). 'project compact' then gives
     its disk space back."""
     if not yes and not click.confirm(f"Delete {version}? This cannot be undone", err=True):
         raise click.exceptions.Abort()
     with _open(project, read_only=False) as opened:
         label = opened.models.delete(version)
-    click.echo(f"Deleted {label}; run 'mlops-desktop project compact' to reclaim its space.")
+    emit(
+        as_json,
+        {"deleted": label},
+        f"Deleted {label}; run 'mlops-desktop project compact' to reclaim its space.",
+    )
