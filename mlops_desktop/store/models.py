@@ -68,6 +68,8 @@ _BROWSE = """
     LEFT JOIN datasets dn ON dn.uuid = dv.dataset_uuid
     ORDER BY m.name COLLATE NOCASE, v.version
 """
+#: Rows read at a time: fewer than the collector's first threshold (700 new objects).
+_BROWSE_CHUNK = 256
 
 
 def _version(row) -> ModelVersion:
@@ -168,9 +170,15 @@ class ModelRepository:
     def browse(self) -> dict[str, list]:
         """Every version as columns of plain values: what the browser shows, in one query
         that reads the few metrics it needs out of the JSON in SQLite rather than in Python."""
-        rows = self._conn.execute(_BROWSE).fetchall()
-        columns = list(zip(*rows, strict=True)) if rows else [()] * len(BROWSE_COLUMNS)
-        return {name: list(values) for name, values in zip(BROWSE_COLUMNS, columns, strict=True)}
+        columns: list[list] = [[] for _ in BROWSE_COLUMNS]
+        cursor = self._conn.execute(_BROWSE)
+        # A few hundred rows at a time: 10,000 row tuples held at once live through enough
+        # collections to reach the collector's oldest generation, and every few reads its
+        # full sweep stopped all threads (the GUI's too) for a few hundred milliseconds.
+        while chunk := cursor.fetchmany(_BROWSE_CHUNK):
+            for column, values in zip(columns, zip(*chunk, strict=True), strict=True):
+                column.extend(values)
+        return dict(zip(BROWSE_COLUMNS, columns, strict=True))
 
     def set_notes(self, version_uuid: str, notes: str) -> None:
         self._conn.execute(

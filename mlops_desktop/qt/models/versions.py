@@ -1,8 +1,9 @@
 """A table model over every model version: sorted and filtered as arrays, not item by item.
 
 The rows come from ``Models.browse()`` as columns of plain values. Sorting is one
-``numpy`` argsort of the sort column and filtering one pass over precomputed lowercase text,
-so 10,000 versions re-sort and filter in milliseconds on the GUI thread.
+``numpy`` argsort of the sort column and filtering one pass over lowercase text made at the
+first search; a cell's text is made when the view first shows it. So 10,000 versions load,
+re-sort and filter in milliseconds on the GUI thread (``benchmarks/browser.py``).
 """
 
 from __future__ import annotations
@@ -40,13 +41,18 @@ def _created(text: str) -> str:
         return text or ""
 
 
+def _tags(text: str | None) -> str:
+    return ", ".join(json.loads(text)) if text else ""
+
+
 class VersionTableModel(QAbstractTableModel):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.rows: dict[str, list] = {}
         self._shown: np.ndarray = np.empty(0, dtype=np.int64)  # underlying row of each row
-        self._text: list[list[str]] = []  # display text per column, per underlying row
-        self._haystack: np.ndarray = np.empty(0, dtype=object)
+        self._text: list[list[str | None]] = []  # display text per column, per row, once shown
+        self._count = 0
+        self._haystack: np.ndarray | None = None  # searched text per row, made when searched
         self._sort: tuple[int, Qt.SortOrder] = (-1, Qt.SortOrder.AscendingOrder)
         self._filter = ""
         self._bold = QFont()
@@ -59,33 +65,44 @@ class VersionTableModel(QAbstractTableModel):
         self.beginResetModel()
         self.rows = rows
         count = len(rows.get("uuid", []))
-        tags = [", ".join(json.loads(t)) if t and t != "[]" else "" for t in rows.get("tags", [])]
-        self.rows["tags"] = tags
-        self._text = [self._column_text(key, count) for _, key in COLUMNS]
-        self._haystack = np.array(
-            [
-                " ".join(str(rows[key][i] or "") for key in _SEARCHED).lower()
-                + f" {rows['model'][i]}:{rows['version'][i]}".lower()
-                for i in range(count)
-            ],
-            dtype=object,
-        )
+        shown_tags = {"": "", "[]": ""}  # tag lists repeat: parse each distinct one once
+        self.rows["tags"] = [
+            shown_tags[t] if t in shown_tags else shown_tags.setdefault(t, _tags(t))
+            for t in rows.get("tags", [])
+        ]
+        # Display text is made when the view first asks for a cell, and the searched text at
+        # the first search: a screen shows a few hundred of the 100,000 cells, and making
+        # them all here (the local times above all) took longer than reading the rows.
+        self._count = count
+        self._text = [[None] * count for _ in COLUMNS]
+        self._haystack = None
         self._shown = self._select()
         self.endResetModel()
 
-    def _column_text(self, key: str, count: int) -> list[str]:
-        values = self.rows.get(key, [])
+    def _search_text(self) -> np.ndarray:
+        """Each row's searched columns and label, lowercase, in one string."""
+        if self._haystack is None:
+            rows, haystack = self.rows, []
+            if self._count:
+                parts = [[str(v or "") for v in rows[key]] for key in _SEARCHED]
+                labels = zip(rows["model"], rows["version"], strict=True)
+                parts.append([f"{model}:{version}" for model, version in labels])
+                haystack = list(map(str.lower, map(" ".join, zip(*parts, strict=True))))
+            self._haystack = np.array(haystack, dtype=object)
+        return self._haystack
+
+    def _display(self, key: str, row: int) -> str:
+        value = self.rows[key][row]
         if key == "cv":
-            spread = self.rows["cv_std"]
-            return [
-                "" if v is None else f"{v:.4g} ± {spread[i]:.2g}" if spread[i] else f"{v:.4g}"
-                for i, v in enumerate(values)
-            ]
+            spread = self.rows["cv_std"][row]
+            if value is None:
+                return ""
+            return f"{value:.4g} ± {spread:.2g}" if spread else f"{value:.4g}"
         if key == "holdout":
-            return ["" if v is None else f"{v:.4g}" for v in values]
+            return "" if value is None else f"{value:.4g}"
         if key == "created":
-            return [_created(v) for v in values]
-        return ["" if v is None else str(v) for v in values[:count]]
+            return _created(value)
+        return "" if value is None else str(value)
 
     # -- sort and filter -------------------------------------------------------------------------
 
@@ -105,11 +122,11 @@ class VersionTableModel(QAbstractTableModel):
         self.endResetModel()
 
     def _select(self) -> np.ndarray:
-        count = len(self._haystack)
+        count = self._count
         if self._filter:
             words = self._filter.split()
             keep = np.fromiter(
-                (all(w in h for w in words) for h in self._haystack), dtype=bool, count=count
+                (all(w in h for w in words) for h in self._search_text()), dtype=bool, count=count
             )
             rows = np.flatnonzero(keep)
         else:
@@ -159,7 +176,7 @@ class VersionTableModel(QAbstractTableModel):
 
     @property
     def total(self) -> int:
-        return len(self._haystack)
+        return self._count
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._shown)
@@ -177,7 +194,10 @@ class VersionTableModel(QAbstractTableModel):
             return None
         row, column = int(self._shown[index.row()]), index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            return self._text[column][row]
+            text = self._text[column][row]
+            if text is None:
+                text = self._text[column][row] = self._display(COLUMNS[column][1], row)
+            return text
         if role == Qt.ItemDataRole.TextAlignmentRole and COLUMNS[column][1] in _NUMERIC:
             return Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
         if role == Qt.ItemDataRole.FontRole and COLUMNS[column][1] == "aliases":
