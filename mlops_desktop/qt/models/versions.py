@@ -1,9 +1,10 @@
 """A table model over every model version: sorted and filtered as arrays, not item by item.
 
 The rows come from ``Models.browse()`` as columns of plain values. Sorting is one
-``numpy`` argsort of the sort column and filtering one pass over lowercase text made at the
-first search; a cell's text is made when the view first shows it. So 10,000 versions load,
-re-sort and filter in milliseconds on the GUI thread (``benchmarks/browser.py``).
+``numpy`` argsort of the sort column and filtering one pass over lowercase text that
+``prepare`` made off the GUI thread; a cell's text is made when the view first shows it. So
+10,000 versions load, re-sort and filter in milliseconds on the GUI thread
+(``benchmarks/browser.py``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ COLUMNS = (
     ("Tags", "tags"),
 )
 _NUMERIC = {"version", "cv", "holdout"}
+#: The key ``prepare`` adds: each row's searched text.
+SEARCH = "search"
 _SEARCHED = ("model", "estimator", "dataset", "metric", "aliases", "author", "tags", "notes")
 
 
@@ -45,6 +48,24 @@ def _tags(text: str | None) -> str:
     return ", ".join(json.loads(text)) if text else ""
 
 
+def prepare(rows: dict[str, list]) -> dict[str, list]:
+    """``Models.browse()``'s rows made ready for the table, on the thread that read them:
+    tags as text, and each row's searched columns and label in one lowercase string."""
+    shown_tags = {"": "", "[]": ""}  # tag lists repeat: parse each distinct one once
+    rows["tags"] = [
+        shown_tags[t] if t in shown_tags else shown_tags.setdefault(t, _tags(t))
+        for t in rows.get("tags", [])
+    ]
+    search: list[str] = []
+    if rows.get("uuid"):
+        parts = [[str(v or "") for v in rows[key]] for key in _SEARCHED]
+        labels = zip(rows["model"], rows["version"], strict=True)
+        parts.append([f"{model}:{version}" for model, version in labels])
+        search = list(map(str.lower, map(" ".join, zip(*parts, strict=True))))
+    rows[SEARCH] = search
+    return rows
+
+
 class VersionTableModel(QAbstractTableModel):
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -52,7 +73,7 @@ class VersionTableModel(QAbstractTableModel):
         self._shown: np.ndarray = np.empty(0, dtype=np.int64)  # underlying row of each row
         self._text: list[list[str | None]] = []  # display text per column, per row, once shown
         self._count = 0
-        self._haystack: np.ndarray | None = None  # searched text per row, made when searched
+        self._haystack: np.ndarray = np.empty(0, dtype=object)  # searched text per row
         self._sort: tuple[int, Qt.SortOrder] = (-1, Qt.SortOrder.AscendingOrder)
         self._filter = ""
         self._bold = QFont()
@@ -61,35 +82,20 @@ class VersionTableModel(QAbstractTableModel):
     # -- data in ---------------------------------------------------------------------------------
 
     def set_rows(self, rows: dict[str, list]) -> None:
-        """Replace every row; the current sort and filter stay."""
+        """Replace every row (as ``prepare`` leaves them); the current sort and filter stay."""
+        if SEARCH not in rows:
+            rows = prepare(rows)
         self.beginResetModel()
         self.rows = rows
         count = len(rows.get("uuid", []))
-        shown_tags = {"": "", "[]": ""}  # tag lists repeat: parse each distinct one once
-        self.rows["tags"] = [
-            shown_tags[t] if t in shown_tags else shown_tags.setdefault(t, _tags(t))
-            for t in rows.get("tags", [])
-        ]
-        # Display text is made when the view first asks for a cell, and the searched text at
-        # the first search: a screen shows a few hundred of the 100,000 cells, and making
-        # them all here (the local times above all) took longer than reading the rows.
+        # Display text is made when the view first asks for a cell: a screen shows a few
+        # hundred of the 100,000 cells, and making them all (the local times above all) took
+        # longer than reading the rows.
         self._count = count
         self._text = [[None] * count for _ in COLUMNS]
-        self._haystack = None
+        self._haystack = np.array(rows[SEARCH], dtype=object)
         self._shown = self._select()
         self.endResetModel()
-
-    def _search_text(self) -> np.ndarray:
-        """Each row's searched columns and label, lowercase, in one string."""
-        if self._haystack is None:
-            rows, haystack = self.rows, []
-            if self._count:
-                parts = [[str(v or "") for v in rows[key]] for key in _SEARCHED]
-                labels = zip(rows["model"], rows["version"], strict=True)
-                parts.append([f"{model}:{version}" for model, version in labels])
-                haystack = list(map(str.lower, map(" ".join, zip(*parts, strict=True))))
-            self._haystack = np.array(haystack, dtype=object)
-        return self._haystack
 
     def _display(self, key: str, row: int) -> str:
         value = self.rows[key][row]
@@ -126,7 +132,7 @@ class VersionTableModel(QAbstractTableModel):
         if self._filter:
             words = self._filter.split()
             keep = np.fromiter(
-                (all(w in h for w in words) for h in self._search_text()), dtype=bool, count=count
+                (all(w in h for w in words) for h in self._haystack), dtype=bool, count=count
             )
             rows = np.flatnonzero(keep)
         else:

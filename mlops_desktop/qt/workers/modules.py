@@ -6,6 +6,7 @@ importing parts of scikit-learn at once can see each other's half-initialised mo
 
 from __future__ import annotations
 
+import gc
 import importlib
 import logging
 import queue
@@ -32,6 +33,9 @@ def _import_forever() -> None:
             log.exception("could not import %s", name)
             _failed[name] = exc
         finally:
+            # What an import makes lives as long as the process: out of the collector's sight,
+            # a full collection (which stops every thread, the window's too) stays short.
+            gc.freeze()
             _loaded[name].set()
 
 

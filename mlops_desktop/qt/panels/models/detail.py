@@ -119,6 +119,7 @@ class PlotsTab(QWidget):
         layout.addWidget(self.list)
         layout.addLayout(self.holder, 1)
         self._keys: list[str] = []
+        self._drawn: tuple | None = None  # (key, title, plots) on the canvas now
 
     def show_plots(self, plots: dict, title: str) -> None:
         self.plots, self.title = plots, title
@@ -146,8 +147,13 @@ class PlotsTab(QWidget):
             self.canvas = charts.ChartCanvas(height=4)
             self.holder.addWidget(self.canvas, 1)
         self.canvas.show()
+        # A refresh shows the same version again: drawing costs a tenth of a second or more.
+        drawn = (key, self.title, self.plots)
+        if drawn == self._drawn:
+            return
         drawing.draw(self.canvas.figure, key, self.plots, self.title)
         self.canvas.redraw()
+        self._drawn = drawn
 
 
 class VersionDetailView(QTabWidget):

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from mlops_desktop.domain.errors import UserError
 from mlops_desktop.qt.context import ProjectContext
-from mlops_desktop.qt.models.versions import VersionTableModel
+from mlops_desktop.qt.models.versions import VersionTableModel, prepare
 from mlops_desktop.qt.panels.base import Panel
 from mlops_desktop.qt.panels.models.compare_dialog import CompareDialog
 from mlops_desktop.qt.panels.models.detail import VersionDetailView, load_detail
@@ -40,7 +40,7 @@ def browse_task(project_path: str, state) -> dict[str, list]:
     from mlops_desktop.services.project import Project
 
     with Project.open(project_path, read_only=True) as project:
-        return project.models.browse()
+        return prepare(project.models.browse())
 
 
 class ModelsPanel(Panel):
