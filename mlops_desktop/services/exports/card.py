@@ -9,11 +9,11 @@ from __future__ import annotations
 import base64
 import html
 import io
-import os
 import shutil
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from mlops_desktop.domain.errors import UserError
 from mlops_desktop.domain.model import ModelVersion
@@ -82,18 +82,23 @@ def card_markdown(project: Project, version: ModelVersion, plot_folder: str, ima
     lines += ["## Training data", ""]
     if version.dataset_version_uuid:
         for data in datasets.chain(datasets.by_uuid(version.dataset_version_uuid)):
+            size = f"{data.rows:,} rows × {data.columns} columns"
             if data.source is not None:
                 lines.append(
                     f"- **{data.label}**: imported from `{data.source.name}` "
-                    f"(sha256 `{data.source.sha256[:16]}…`), {data.rows:,} rows × "
-                    f"{data.columns} columns"
+                    f"(sha256 `{data.source.sha256[:16]}…`), {size}"
                 )
-            else:
+            elif data.parent_label is not None:
+                steps = len(data.recipe)
                 lines.append(
-                    f"- **{data.label}**: {data.parent_label} cleaned by {len(data.recipe)} "
-                    f"steps, {data.rows:,} rows × {data.columns} columns"
+                    f"- **{data.label}**: {data.parent_label} cleaned by {steps} "
+                    f"step{'s' * (steps != 1)}, {size}"
                 )
                 lines += [f"    - {step.describe()}" for step in recipe_from_json(data.recipe)]
+            else:
+                lines.append(f"- **{data.label}**: saved from a table, not from a file, {size}")
+    else:
+        lines.append(f"- **{version.dataset_label}**: no longer in the project")
     rows = version.metrics.get("rows", {})
     validation = version.spec.get("validation", {})
     lines += [
@@ -148,7 +153,7 @@ def card_markdown(project: Project, version: ModelVersion, plot_folder: str, ima
     if images:
         lines += ["", "## Plots", ""]
         for name, title, _png in images:
-            lines += [f"### {title}", "", f"![{title}]({plot_folder}/{name})", ""]
+            lines += [f"### {title}", "", f"![{title}]({_plot_link(plot_folder, name)})", ""]
     lines += [
         "## Parameters",
         "",
@@ -166,13 +171,20 @@ def card_markdown(project: Project, version: ModelVersion, plot_folder: str, ima
     return "\n".join(lines)
 
 
+def _plot_link(plot_folder: str, name: str) -> str:
+    """The relative link to a plot, percent-encoded: a link with spaces is no link in
+    Markdown, and the HTML finds its images by this exact text."""
+    return quote(f"{plot_folder}/{name}")
+
+
 def _html(markdown: str, title: str, images, plot_folder: str) -> str:
     from markdown_it import MarkdownIt
 
-    body = MarkdownIt("commonmark").enable("table").render(markdown)
+    # Without raw HTML: notes, tags and column names are text, never markup or scripts.
+    body = MarkdownIt("commonmark", {"html": False}).enable("table").render(markdown)
     for name, _title, png in images:
         inline = "data:image/png;base64," + base64.b64encode(png).decode()
-        body = body.replace(f'src="{plot_folder}/{name}"', f'src="{inline}"')
+        body = body.replace(f'src="{_plot_link(plot_folder, name)}"', f'src="{inline}"')
     return (
         "<!doctype html>\n<html lang='en'><head><meta charset='utf-8'>"
         f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head>"
@@ -197,20 +209,40 @@ def export_card(project: Project, version: ModelVersion, out: Path, state: TaskS
     state.check_cancelled()
     state.set_progress(0.8, "Writing the card")
     markdown = card_markdown(project, version, folder.name, images)
+    page = _html(markdown, f"Model card: {version.label}", images, folder.name)
     # Everything is written in a scratch folder first and moved into place at the end, so a
     # failure leaves nothing half-written behind.
-    with tempfile.TemporaryDirectory(dir=out.parent, prefix=".card-") as scratch:
-        scratch = Path(scratch)
-        (scratch / folder.name).mkdir()
-        for name, _title, png in images:
-            (scratch / folder.name / name).write_bytes(png)
-        (scratch / out.name).write_text(markdown, encoding="utf-8")
-        (scratch / html_path.name).write_text(
-            _html(markdown, f"Model card: {version.label}", images, folder.name), encoding="utf-8"
-        )
-        state.check_cancelled()
-        shutil.move(scratch / folder.name, folder)
-        os.replace(scratch / html_path.name, html_path)
-        os.replace(scratch / out.name, out)
+    try:
+        with tempfile.TemporaryDirectory(dir=out.parent, prefix=".card-") as scratch:
+            scratch = Path(scratch)
+            (scratch / folder.name).mkdir()
+            for name, _title, png in images:
+                (scratch / folder.name / name).write_bytes(png)
+            (scratch / out.name).write_text(markdown, encoding="utf-8")
+            (scratch / html_path.name).write_text(page, encoding="utf-8")
+            state.check_cancelled()
+            _place(scratch, [folder, html_path, out])
+    except OSError as exc:
+        raise UserError(
+            f"Could not write the model card {out.name} ({exc.strerror or exc}): check the "
+            "folder's free space and permissions."
+        ) from None
     state.set_progress(1.0, f"Wrote {out.name}")
     return [out, html_path, folder]
+
+
+def _place(scratch: Path, paths: list[Path]) -> None:
+    """Move each of ``paths`` from ``scratch`` into place; after a failure, take back those
+    already placed."""
+    placed: list[Path] = []
+    try:
+        for path in paths:
+            shutil.move(scratch / path.name, path)
+            placed.append(path)
+    except BaseException:
+        for path in placed:
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+        raise
