@@ -150,7 +150,10 @@ def _layout(expr, indent: int, column: int, after: int) -> str:
     inner = indent + 4
     pad, end = " " * inner, " " * indent + expr.close
     body = _inner(expr)
-    if inner + len(body) <= WIDTH:
+    # A call's arguments go on one line of their own if they fit there; a list, tuple or dict
+    # of more than one item is split one item a line, as ruff format splits it.
+    literal = expr.open in ("[", "(", "{") and (len(expr.items) > 1 or expr.one_tuple)
+    if not literal and inner + len(body) <= WIDTH:
         return f"{expr.open}\n{pad}{body}\n{end}"
     if len(expr.items) == 1 and not expr.one_tuple:
         return f"{expr.open}\n{pad}{_layout(expr.items[0], inner, inner, 0)}\n{end}"
@@ -308,11 +311,16 @@ class _Program:
 
     def script(self, name: str) -> str:
         doc = f'"""{self.title}\n\n{self.about}\n\nRun it as: python {name} {self.usage}'
-        blocks = [doc.rstrip() + '\n"""', self.imports.text(), *self.setup]
+        blocks = list(self.setup)
         for number, section in enumerate(self.sections, start=1):
             blocks += _section_parts(number, section)
         blocks += [self._main(name), 'if __name__ == "__main__":\n    main()']
-        return "\n\n\n".join(blocks) + "\n"
+        rest = "\n\n\n".join(blocks)
+        # One blank line after the docstring; after the imports, two before a function or a
+        # class and one before anything else, as ruff's import sorting wants.
+        code = [line for line in rest.splitlines() if line.strip() and not line.startswith("#")]
+        gap = "\n\n\n" if code[0].startswith(("def ", "class ", "@")) else "\n\n"
+        return f'{doc.rstrip()}\n"""\n\n{self.imports.text()}{gap}{rest}\n'
 
     def _main(self, name: str) -> str:
         lines = [
@@ -372,7 +380,8 @@ def check_raw_file(path):
         for block in iter(lambda: file.read(1 << 20), b""):
             digest.update(block)
     if digest.hexdigest() != RAW_SHA256:
-        print(f"note: {path} differs from the imported file: results may differ", file=sys.stderr)'''
+        print(f"note: {path} differs from the imported file: results may differ", file=sys.stderr)
+'''.rstrip()
 
 _CHECK_VERSIONS = '''\
 def check_versions():
@@ -424,8 +433,9 @@ class _Builder:
         ]
         from_file = imported.source.format != "sklearn"
         setup, start, notebook_start = self._setup(imported, from_file)
+        label = self.version.label
         return _Program(
-            title=f"Retrain model {self.version.label} from its raw data; print its hold-out metrics.",
+            title=f"Retrain model {label} from its raw data; print its hold-out metrics.",
             about=self._about(chain),
             usage="[RAW_FILE]" if from_file else "",
             imports=self.imports,
@@ -468,8 +478,8 @@ class _Builder:
                 self.imports.module(module)
             self.imports.name("pathlib", "Path")
             constants += [
-                "# The raw file as it was imported. The app keeps its name, not its folder: put the",
-                "# file here, change RAW_FILE, or give its path on the command line.",
+                "# The raw file as it was imported. The app keeps its name, not its folder:",
+                "# put the file here, change RAW_FILE, or give its path on the command line.",
                 f"RAW_FILE = {_string(imported.source.name)}",
                 "# Its SHA-256 when it was imported: another file gives other results.",
                 f"RAW_SHA256 = {_string(imported.source.sha256)}",
@@ -578,7 +588,8 @@ class _Builder:
         function = "\n".join(
             [
                 "def build_pipeline():",
-                '    """How each column is prepared, then the estimator with its final parameters."""',
+                '    """How each column is prepared, then the estimator with its final '
+                'parameters."""',
                 _comment("Columns with the same treatment share one transformer."),
                 _statement("features = ", render.expr(features)),
                 _statement("model = ", render.expr(model, list(self.version.params))),
@@ -605,7 +616,8 @@ class _Builder:
             copier.copy(metrics.classification_metrics)
             body = [
                 "    predicted = model.predict(X_test)",
-                '    proba = model.predict_proba(X_test) if hasattr(model, "predict_proba") else None',
+                "    proba = model.predict_proba(X_test) "
+                'if hasattr(model, "predict_proba") else None',
                 "    return classification_metrics(y_test, predicted, proba, list(model.classes_))",
             ]
         function = "\n".join(
@@ -698,9 +710,9 @@ def _read_csv(imported: DatasetVersion, frame: pd.DataFrame, imports: _Imports) 
     }
     if settings.get("decimal", ".") != ".":
         arguments["decimal"] = _literal(settings["decimal"])
-    read = _statement(
-        "data = ", _call("pd.read_csv", "path", **arguments, **{"": "**EXACT_FLOATS"})
-    )
+    call = _call("pd.read_csv", "path", **arguments)
+    call.items.append("**EXACT_FLOATS")  # after the keywords, as ruff format keeps it
+    read = _statement("data = ", call)
     intro = [
         "pandas reads the file with the settings the import used (delimiter, encoding, header,",
         "decimal mark), the same text for missing values and the column types the import found;",
@@ -757,7 +769,7 @@ def _csv_timestamp(name, stored, imports, constants) -> list[str]:
             "script cannot reproduce it."
         )
     return [
-        _comment(f"ISO 8601 text to dates, kept in {stored.dtype.unit} as the app keeps them."),
+        _comment(f"ISO 8601 text to dates, kept in {stored.dt.unit} as the app keeps them."),
         _line(f'{c} = pd.to_datetime({c}, format="ISO8601"{utc}).astype("{stored.dtype}")'),
     ]
 
@@ -836,7 +848,10 @@ def _read_xlsx(imported: DatasetVersion, frame: pd.DataFrame, imports: _Imports)
             ]
         elif str(stored.dtype) == "str":
             body.append(_line(f'{c} = {c}.astype("str")'))
-        elif stored.dtype == object and stored.map(type).isin([bool, type(None)]).all():
+        elif (
+            pd.api.types.is_object_dtype(stored.dtype)
+            and stored.map(type).isin([bool, type(None)]).all()
+        ):
             body += _missing_as_none(c)
         elif pd.api.types.is_bool_dtype(stored.dtype):
             body.append(_line(f'{c} = {c}.astype("bool")'))
@@ -892,17 +907,18 @@ def _settle_column(name: str, before: pd.Series, after: pd.Series, label: str) -
     import pandas as pd
 
     old, new, c = before.dtype, after.dtype, _col(name)
-    if old == new and new != object and not isinstance(new, pd.CategoricalDtype):
+    is_object = pd.api.types.is_object_dtype
+    if old == new and not is_object(new) and not isinstance(new, pd.CategoricalDtype):
         return []
     if isinstance(new, pd.CategoricalDtype) and _same_categories(old, new):
         return []
-    if new == object and (old == object or pd.api.types.is_bool_dtype(old)):
+    if is_object(new) and (is_object(old) or pd.api.types.is_bool_dtype(old)):
         return (
             []
-            if old == object
+            if is_object(old)
             else [_line(f'{c} = {c}.astype("object")'), *_missing_as_none(c)[1:]]
         )
-    if str(new) == "str" and old == object:
+    if str(new) == "str" and is_object(old):
         if before.dropna().map(type).eq(str).all():
             return [_line(f'{c} = {c}.astype("str")')]
         return [_line(f'{c} = {c}.map(lambda v: v if v is None else str(v)).astype("str")')]
