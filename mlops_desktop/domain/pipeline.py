@@ -45,7 +45,7 @@ def _block(spec: ColumnSpec, seed: int):
         TargetEncoder,
     )
 
-    from mlops_desktop.domain.transformers import DatetimeParts, TextColumn
+    from mlops_desktop.domain.transformers import BooleanColumns, DatetimeParts, TextColumn
 
     if spec.type == "text":
         from sklearn.feature_extraction.text import TfidfVectorizer
@@ -54,6 +54,8 @@ def _block(spec: ColumnSpec, seed: int):
     steps = []
     if spec.type == "datetime":
         steps.append(DatetimeParts(parts=tuple(spec.datetime_parts)))
+    elif spec.type == "boolean":
+        steps.append(BooleanColumns())
     if spec.impute != "none":
         fill = spec.impute_value if spec.impute == "constant" else None
         steps.append(SimpleImputer(strategy=spec.impute, fill_value=fill))

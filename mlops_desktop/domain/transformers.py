@@ -6,6 +6,8 @@ files can list them among the trusted types to load.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -13,6 +15,18 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from mlops_desktop.domain.experiment import DATETIME_PARTS
 
 _ACCESSORS = {"weekday": "day_of_week", "dayofyear": "day_of_year"}
+
+
+def _moments(column: pd.Series) -> pd.Series:
+    """Dates, times of day or durations as timestamps: a time of day falls on 1970-01-01 and
+    a duration counts from it, so their hour is right and their date parts are constant."""
+    if pd.api.types.is_timedelta64_dtype(column.dtype):
+        return pd.Timestamp(0) + column
+    if pd.api.types.is_object_dtype(column.dtype):
+        column = column.map(
+            lambda v: dt.datetime.combine(dt.date(1970, 1, 1), v) if isinstance(v, dt.time) else v
+        )
+    return pd.to_datetime(column, errors="coerce")
 
 
 class DatetimeParts(TransformerMixin, BaseEstimator):
@@ -37,7 +51,7 @@ class DatetimeParts(TransformerMixin, BaseEstimator):
         frame = pd.DataFrame(X)
         columns = []
         for name in frame.columns:
-            values = pd.to_datetime(frame[name], errors="coerce")
+            values = _moments(frame[name])
             for part in self.parts:
                 numbers = getattr(values.dt, _ACCESSORS.get(part, part))
                 columns.append(numbers.astype("float64").to_numpy())
@@ -62,6 +76,32 @@ class TextColumn(TransformerMixin, BaseEstimator):
     def transform(self, X):
         column = pd.DataFrame(X).iloc[:, 0]
         return column.where(column.notna(), "").astype(str).to_numpy()
+
+    def get_feature_names_out(self, input_features=None):
+        return np.asarray(
+            input_features if input_features is not None else self.feature_names_in_, dtype=object
+        )
+
+
+class BooleanColumns(TransformerMixin, BaseEstimator):
+    """True/false columns as 1.0 and 0.0, missing as NaN (impute afterwards).
+
+    scikit-learn's imputer refuses a bool dtype, and true/false with gaps arrives as objects.
+    """
+
+    def fit(self, X, y=None):
+        frame = pd.DataFrame(X)
+        self.feature_names_in_ = np.asarray([str(c) for c in frame.columns], dtype=object)
+        self.n_features_in_ = frame.shape[1]
+        return self
+
+    def transform(self, X):
+        frame = pd.DataFrame(X)
+        columns = [
+            frame[name].astype("boolean").to_numpy(dtype="float64", na_value=np.nan)
+            for name in frame.columns
+        ]
+        return np.column_stack(columns) if columns else np.empty((len(frame), 0))
 
     def get_feature_names_out(self, input_features=None):
         return np.asarray(

@@ -14,6 +14,7 @@ from mlops_desktop.domain.errors import UserError
 TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.")
 OWN_TYPES = frozenset(
     {
+        "mlops_desktop.domain.transformers.BooleanColumns",
         "mlops_desktop.domain.transformers.DatetimeParts",
         "mlops_desktop.domain.transformers.TextColumn",
     }

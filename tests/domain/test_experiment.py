@@ -48,6 +48,9 @@ def penguins():
             "bill": rng.normal(44, 5, n),
             "mass": rng.normal(4200, 800, n).round(),
             "seen": pd.date_range("2020-01-01", periods=n, freq="D"),
+            # Booleans as pandas has them: bool, and objects once a value is missing.
+            "tagged": rng.random(n) < 0.5,
+            "ringed": rng.choice(np.array([True, False, None], dtype=object), n),
         }
     )
     return frame, profile_table(pa.Table.from_pandas(frame, preserve_index=False))
@@ -114,6 +117,7 @@ def test_the_plan_compiles_a_pipeline_and_a_search(penguins):
     assert result.task == "multiclass"
     assert result.columns["id"].role == "ignore"
     assert result.columns["seen"].type == "datetime"
+    assert result.columns["tagged"].type == result.columns["ringed"].type == "boolean"
     assert result.size_text() == "3 candidates × 5 folds = 15 fits"
     steps = dict(result.pipeline.steps)
     assert steps["model"].get_params()["n_estimators"] == 200
@@ -156,7 +160,12 @@ def test_regression_and_a_random_search_with_distributions(penguins):
         ),
         ({"task": "regression"}, "task: 'species' holds categorical values"),
         (
-            {"features": {"exclude": ["island", "bill", "mass", "seen"], "columns": {}}},
+            {
+                "features": {
+                    "exclude": ["island", "bill", "mass", "seen", "tagged", "ringed"],
+                    "columns": {},
+                }
+            },
             "features: no column is left",
         ),
         ({"features": {"exclude": ["flipper"]}}, "features.columns.flipper"),
@@ -249,3 +258,18 @@ def test_dimensions_typed_in_the_form():
     assert parse_dimension("gini, entropy") == ["gini", "entropy"]
     for text in ("3, 5, None", "loguniform(0.001, 10)", "gini, entropy"):
         assert format_dimension(parse_dimension(text)) == text
+
+
+def test_times_of_day_and_durations_give_their_hour():
+    import datetime as dt
+
+    from mlops_desktop.domain.experiment import default_column
+    from mlops_desktop.domain.transformers import DatetimeParts
+
+    times = pa.chunked_array([[dt.time(8, 30), None, dt.time(17, 5)]], type=pa.time64("us"))
+    profile = profile_column("opens", times)
+    assert default_column(profile).datetime_parts == ["hour"]
+    frame = pa.table({"opens": times}).to_pandas()
+    frame["open_for"] = pd.to_timedelta(["2h", "30min", None])
+    parts = DatetimeParts(parts=("hour",)).fit(frame).transform(frame)
+    np.testing.assert_array_equal(parts, [[8, 2], [np.nan, 0], [17, np.nan]])
