@@ -6,8 +6,9 @@ diabetes, through the normal queue), replicates their rows in the store to ``--v
 in one transaction), then prints, each next to its anchor measured in the same run (medians
 of ``--runs``):
 - populate: the panel's read on its worker thread (``Models.browse()`` and ``prepare``),
-  ``VersionTableModel.set_rows`` and the table painting its first screen offscreen, against a plain ``sqlite3`` SELECT of the same rows and columns on
-  the same file; target within 3x, and the GUI-thread part (set_rows + paint) under 100 ms;
+  ``VersionTableModel.set_rows`` and the table painting its first screen offscreen, against
+  a plain ``sqlite3`` SELECT of the same rows and columns on the same file; target within
+  3x, and the GUI-thread part (set_rows + paint) under 100 ms;
 - re-sort by a metric column (CV) and by model name, by clicking the header as a user does,
   until the table has painted; target under 100 ms each;
 - filter: the first keystroke after a fresh read, a pasted two-word search, and clearing
