@@ -111,6 +111,7 @@ class ProjectFile:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.close()
             fsync_file(partial)
+            _remove_orphaned_journals(path)
             _publish_without_clobber(partial, path)
         except BaseException:
             conn.close()
@@ -417,6 +418,16 @@ def fsync_directory(folder: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def _remove_orphaned_journals(path: Path) -> None:
+    """Delete the journal files a deleted project left beside ``path``: SQLite would replay
+    them into the new file of the same name. Without their database they hold nothing."""
+    for suffix in ("-wal", "-shm", "-journal"):
+        leftover = path.with_name(path.name + suffix)
+        if leftover.exists() and not path.exists():
+            log.warning("removing %s, left by a project deleted from %s", leftover, path)
+            leftover.unlink()
 
 
 def _publish_without_clobber(partial: Path, final: Path) -> None:

@@ -47,6 +47,22 @@ def test_create_leaves_no_partial_files_behind(project_path):
     assert sorted(p.name for p in project_path.parent.iterdir()) == [project_path.name]
 
 
+def test_a_new_project_ignores_the_journal_of_a_deleted_one(project_path):
+    # A deleted project's -wal, left beside it, would be replayed into a new file of the
+    # same name and make it malformed.
+    old = ProjectFile.create(project_path, name="Old")
+    old.settings.set("colour", "blue")
+    stale = project_path.with_name(project_path.name + "-wal")
+    leftover = stale.read_bytes()
+    old.close()
+    project_path.unlink()
+    stale.write_bytes(leftover)
+    with ProjectFile.create(project_path, name="New") as new:
+        assert new.project_row()["name"] == "New"
+        assert new.settings.get("colour") is None
+        assert new.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
 def test_create_refuses_an_existing_file_and_leaves_it_unchanged(project_path):
     project_path.write_text("my notes")
     with pytest.raises(ProjectFileError, match="already exists"):
