@@ -1,7 +1,8 @@
 """Importing heavy modules on a worker thread, and knowing on the GUI thread when they are in.
 
 Every import asked for goes through one background thread, in the order asked: two threads
-importing parts of scikit-learn at once can see each other's half-initialised modules.
+importing parts of scikit-learn at once can see each other's half-initialised modules. The
+thread tells the GUI thread through a queued signal when each import ends.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ import logging
 import queue
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, QTimer
+import shiboken6
+from PySide6.QtCore import QCoreApplication, QObject, Signal
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +25,31 @@ _failed: dict[str, BaseException] = {}
 _lock = threading.Lock()
 _waiting: queue.SimpleQueue[str] = queue.SimpleQueue()
 _importer: threading.Thread | None = None
+
+
+class _Notifier(QObject):
+    """Lives on the GUI thread; the import thread emits ``ended`` after each import."""
+
+    ended = Signal(str)
+
+
+@dataclass(eq=False)
+class _Waiter:
+    receiver: QObject
+    names: list[str]
+    callback: Callable[[], None]
+    failed: Callable[[BaseException], None]
+
+    def finish(self) -> None:
+        errors = [_failed[name] for name in self.names if name in _failed]
+        if errors:
+            self.failed(errors[0])
+        else:
+            self.callback()
+
+
+_notifier: _Notifier | None = None
+_waiters: list[_Waiter] = []
 
 
 def _import_forever() -> None:
@@ -37,6 +65,9 @@ def _import_forever() -> None:
             # a full collection (which stops every thread, the window's too) stays short.
             gc.freeze()
             _loaded[name].set()
+            notifier = _notifier
+            if notifier is not None and shiboken6.isValid(notifier):
+                notifier.ended.emit(name)
 
 
 def start_import(name: str) -> threading.Event:
@@ -60,6 +91,15 @@ def imported(names: Sequence[str]) -> bool:
     return all(start_import(name).is_set() for name in names)
 
 
+def _deliver(_name: str = "") -> None:
+    """On the GUI thread: finish every waiter whose modules are all in."""
+    ready = [w for w in _waiters if imported(w.names)]
+    for waiter in ready:
+        _waiters.remove(waiter)
+        if shiboken6.isValid(waiter.receiver):  # a closed panel no longer wants its callback
+            waiter.finish()
+
+
 def when_imported(
     receiver: QObject,
     names: str | Sequence[str],
@@ -67,27 +107,15 @@ def when_imported(
     failed: Callable[[BaseException], None],
 ) -> None:
     """Call ``callback`` on the GUI thread once ``names`` are imported (``failed`` with the
-    first error if one cannot be); the poll stops with ``receiver``."""
-    names = [names] if isinstance(names, str) else list(names)
-
-    def finish() -> None:
-        errors = [_failed[name] for name in names if name in _failed]
-        if errors:
-            failed(errors[0])
-        else:
-            callback()
-
-    if imported(names):
-        finish()
+    first error if one cannot be), unless ``receiver`` is gone by then."""
+    global _notifier
+    if _notifier is None or not shiboken6.isValid(_notifier):
+        # Parented to the application, so it lives on the GUI thread as long as the app.
+        _notifier = _Notifier(QCoreApplication.instance())
+        _notifier.ended.connect(_deliver)
+    waiter = _Waiter(receiver, [names] if isinstance(names, str) else list(names), callback, failed)
+    if imported(waiter.names):
+        waiter.finish()
         return
-    timer = QTimer(receiver)
-    timer.setInterval(30)
-
-    def check() -> None:
-        if imported(names):
-            timer.stop()
-            timer.deleteLater()
-            finish()
-
-    timer.timeout.connect(check)
-    timer.start()
+    _waiters.append(waiter)
+    _deliver()  # an import may have ended between the check above and now
