@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QApplication, QTableWidget
+from PySide6.QtWidgets import QApplication, QTableWidget, QWidget
 
 from mlops_desktop import Project
 from mlops_desktop.qt.main_window import MainWindow
@@ -230,3 +230,21 @@ def test_a_panel_that_cannot_load_says_so_in_its_place(qtbot):
     qtbot.waitUntil(lambda: "could not be loaded" in slot.label.text(), timeout=5000)
     assert not filled
     assert "ModuleNotFoundError" in slot.label.text()
+
+
+def test_a_background_import_callback_may_wait_for_another(qtbot):
+    from mlops_desktop.qt.workers.modules import when_imported
+
+    holder = QWidget()
+    qtbot.addWidget(holder)
+    heard = []
+
+    def first_failed(error):
+        heard.append(type(error).__name__)
+        when_imported(holder, "mlops_desktop.no_module_b", heard.append, heard.append)
+
+    when_imported(holder, "mlops_desktop.no_module_a", heard.append, first_failed)
+    when_imported(holder, "mlops_desktop.no_module_a", heard.append, lambda e: heard.append(2))
+    qtbot.waitUntil(lambda: len(heard) == 3, timeout=5000)
+    assert heard[:2] == ["ModuleNotFoundError", 2]
+    assert isinstance(heard[2], ModuleNotFoundError)

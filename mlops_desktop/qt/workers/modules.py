@@ -94,8 +94,9 @@ def imported(names: Sequence[str]) -> bool:
 def _deliver(_name: str = "") -> None:
     """On the GUI thread: finish every waiter whose modules are all in."""
     ready = [w for w in _waiters if imported(w.names)]
+    # Out of the list before any callback runs: a callback may wait for more imports.
+    _waiters[:] = [w for w in _waiters if w not in ready]
     for waiter in ready:
-        _waiters.remove(waiter)
         if shiboken6.isValid(waiter.receiver):  # a closed panel no longer wants its callback
             waiter.finish()
 
