@@ -278,3 +278,22 @@ def test_read_only_projects_cannot_import(window, project_file, qtbot):
     assert not data.import_button.isEnabled()
     context.close()
     assert Path(project_file).exists()
+
+
+def test_a_change_elsewhere_keeps_the_recipe_being_edited(panel, qtbot, monkeypatch):
+    # A training job finishing, or a teammate's window, changes the project: the recipe on
+    # screen, not yet saved, must survive it, and a version added elsewhere must appear.
+    select(panel, qtbot, "sales:1")
+    editor = panel.recipe
+    monkeypatch.setattr(recipe_editor, "StepDialog", _FakeStepDialog)
+    _FakeStepDialog.next_step = recipe.FillMissing(["litres"], "constant", 0)
+    editor.add_step(recipe.FillMissing)
+    panel.context.project.datasets.import_file("sklearn:iris")
+    panel.context.mark_changed()
+    assert any(v.label == "iris:1" for v in panel.versions)
+    # Had the change reloaded the version, the recipe would be reset once the load ended.
+    qtbot.waitUntil(lambda: not panel._loading.running, timeout=30_000)
+    assert [s.kind for s in editor.steps] == ["fill_missing"]
+    assert editor.version.label == "sales:1"
+    assert panel.tree.currentItem().data(0, Qt.ItemDataRole.UserRole) == editor.version.uuid
+    assert editor.undo_stack.canUndo()

@@ -211,3 +211,21 @@ def test_new_needs_a_dataset(window, qtbot, tmp_path):
     panel = window.show_panel("experiments")
     assert not panel.buttons["new"].isEnabled()
     assert panel.buttons["new"].toolTip() == "Import a dataset first"
+
+
+def test_a_change_elsewhere_keeps_the_spec_being_edited(panel, qtbot):
+    # A job finishing or another window changes the project: unsaved edits stay on screen.
+    panel.context.project.experiments.save(
+        ExperimentSpec.from_json({"name": "kept", "dataset": "iris", "target": "target"})
+    )
+    panel.context.mark_changed()
+    panel.select("kept")
+    qtbot.waitUntil(lambda: panel.editor.name.text() == "kept", timeout=30_000)
+    panel.editor.model_name.setText("flowers")  # not saved
+    panel.context.project.experiments.save(
+        ExperimentSpec.from_json({"name": "other", "dataset": "iris", "target": "target"})
+    )
+    panel.context.mark_changed()
+    assert panel.names() == ["kept", "other"]
+    assert panel.list.currentItem().text() == "kept"
+    assert panel.editor.model_name.text() == "flowers"

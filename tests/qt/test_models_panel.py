@@ -243,3 +243,16 @@ def test_compact_gives_space_back_after_a_delete(panel, window, qtbot):
         timeout=60_000,
     )
     assert window.context.project.check().ok
+
+
+def test_a_refresh_keeps_notes_being_typed(panel, qtbot):
+    select(panel, qtbot, "flowers:1")
+    panel.detail.notes.setPlainText("half a thought")
+    assert panel.detail.save_button.isEnabled()
+    panel.context.project.models.set_tags("flowers:2", ["elsewhere"])  # another window
+    panel.context.mark_changed()
+    qtbot.waitUntil(lambda: "elsewhere" in panel.model.rows["tags"][1], timeout=30_000)
+    qtbot.waitUntil(lambda: not panel._loading.running, timeout=30_000)
+    assert panel.detail.detail.version.label == "flowers:1"
+    assert panel.detail.notes.toPlainText() == "half a thought"
+    assert panel.detail.save_button.isEnabled()

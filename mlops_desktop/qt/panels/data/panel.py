@@ -146,8 +146,13 @@ class DataPanel(Panel):
     # -- the list of versions --------------------------------------------------------------------
 
     def refresh(self) -> None:
+        """Show the project's versions. Versions never change, so the one on screen (and a
+        recipe being edited on it) stays as it is when other versions come or go."""
         keep = self.current.uuid if self.current else None
-        self.versions = self.context.project.datasets.list()
+        versions = self.context.project.datasets.list()
+        if versions == self.versions and self.tree.topLevelItemCount():
+            return
+        self.versions = versions
         self.tree.blockSignals(True)
         self.tree.clear()
         groups: dict[str, QTreeWidgetItem] = {}
@@ -163,6 +168,9 @@ class DataPanel(Panel):
             item.setToolTip(0, version.label)
             group.addChild(item)
         self.tree.expandAll()
+        kept = self._item_for(keep) if keep else None
+        if kept is not None:
+            self.tree.setCurrentItem(kept)  # signals blocked: it is loaded already
         self.tree.blockSignals(False)
         has = bool(self.versions)
         self.tree.setVisible(has)
@@ -172,8 +180,6 @@ class DataPanel(Panel):
         read_only = self.context.project.read_only
         self.import_button.setEnabled(not read_only)
         self.sample_button.setEnabled(not read_only)
-        if keep:
-            self.select_version(keep)
 
     def _item_for(self, version_uuid: str) -> QTreeWidgetItem | None:
         for i in range(self.tree.topLevelItemCount()):

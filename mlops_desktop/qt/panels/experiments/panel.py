@@ -160,7 +160,10 @@ class ExperimentsPanel(Panel):
         self.buttons["export"].setEnabled(bool(names))
         self.editor.save_button.setEnabled(writable)
         if current in names:
+            # Signals blocked: the editor has it open already, perhaps with unsaved edits.
+            self.list.blockSignals(True)
             self.select(current)
+            self.list.blockSignals(False)
 
     def reveal(self, key: str) -> None:
         self.select(key)

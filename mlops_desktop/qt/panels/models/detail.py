@@ -277,13 +277,20 @@ class VersionDetailView(QTabWidget):
     # -- showing a version ----------------------------------------------------------------------
 
     def show_detail(self, detail: VersionDetail | None) -> None:
+        # Notes or tags being typed stay when the same version is shown again (a refresh).
+        typing = (
+            self.detail is not None
+            and detail is not None
+            and self.detail.version.uuid == detail.version.uuid
+            and self.save_button.isEnabled()
+        )
         self.detail = detail
         self.setEnabled(detail is not None)
         if detail is None:
             return
         version = detail.version
         self.heading.setText(f"{version.label}  ·  {version.estimator}")
-        self._show_summary(version)
+        self._show_summary(version, keep_annotations=typing)
         self.plots.show_plots(detail.plots, version.label)
         self.lineage.setText(lineage_html(detail.lineage))
         self._show_evaluations(detail)
@@ -297,7 +304,7 @@ class VersionDetailView(QTabWidget):
             + json.dumps(version.environment, indent=2)
         )
 
-    def _show_summary(self, version: ModelVersion) -> None:
+    def _show_summary(self, version: ModelVersion, keep_annotations: bool = False) -> None:
         mine = [a.name for a in self.detail.aliases if a.version_uuid == version.uuid]
         self.facts.setText(
             f"Trained on <b>{html.escape(version.dataset_label or '?')}</b> by experiment "
@@ -323,6 +330,8 @@ class VersionDetailView(QTabWidget):
             rows.append((name, cv_text, _number(holdout.get(name))))
         fill_table(self.metrics, rows)
         self._show_params(version)
+        if keep_annotations:
+            return
         self.notes.blockSignals(True)
         self.notes.setPlainText(version.notes)
         self.notes.blockSignals(False)
