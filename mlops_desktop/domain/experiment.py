@@ -99,7 +99,7 @@ def default_column(column: ColumnProfile) -> ColumnSpec:
         spec = ColumnSpec(type="boolean", impute="most_frequent", scale="none")
     elif column.kind == "datetime":
         spec = ColumnSpec(type="datetime", impute="most_frequent", scale="none")
-        if column.type.startswith(("time", "duration")):
+        if column.type.startswith(("time32", "time64", "duration")):
             spec.datetime_parts = ["hour"]  # a time of day has no year, month or weekday
     elif column.kind == "text":
         spec = ColumnSpec(type="text", impute="none", scale="none")

@@ -269,6 +269,12 @@ def test_times_of_day_and_durations_give_their_hour():
     times = pa.chunked_array([[dt.time(8, 30), None, dt.time(17, 5)]], type=pa.time64("us"))
     profile = profile_column("opens", times)
     assert default_column(profile).datetime_parts == ["hour"]
+    stamps = pa.chunked_array([[dt.datetime(2026, 1, 5, 8, 30)]], type=pa.timestamp("us"))
+    assert default_column(profile_column("seen", stamps)).datetime_parts == [
+        "year",
+        "month",
+        "weekday",
+    ]
     frame = pa.table({"opens": times}).to_pandas()
     frame["open_for"] = pd.to_timedelta(["2h", "30min", None])
     parts = DatetimeParts(parts=("hour",)).fit(frame).transform(frame)

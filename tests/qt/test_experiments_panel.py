@@ -229,3 +229,23 @@ def test_a_change_elsewhere_keeps_the_spec_being_edited(panel, qtbot):
     assert panel.names() == ["kept", "other"]
     assert panel.list.currentItem().text() == "kept"
     assert panel.editor.model_name.text() == "flowers"
+
+
+def test_an_excluded_column_shows_as_ignored_and_stays_out(panel, qtbot):
+    spec = ExperimentSpec.from_json(
+        {
+            "name": "without-sepals",
+            "dataset": "iris",
+            "target": "target",
+            "features": {"exclude": ["sepal length (cm)"]},
+        }
+    )
+    panel.context.project.experiments.save(spec)
+    panel.context.mark_changed()
+    panel.select("without-sepals")
+    editor = panel.editor
+    qtbot.waitUntil(lambda: ready(editor), timeout=30_000)
+    assert editor.features.treatment("sepal length (cm)").role == "ignore"
+    assert "sepal length (cm)" not in editor.pipeline.toPlainText()
+    again = ExperimentSpec.from_json(editor.current_json())
+    assert again.features.columns["sepal length (cm)"]["role"] == "ignore"

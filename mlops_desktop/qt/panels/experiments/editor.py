@@ -170,7 +170,11 @@ class ExperimentEditor(QWidget):
         family = estimators.CATALOGUE.get(spec.estimator, ("", estimators.CLASSIFICATION))[1]
         self._set_estimators(family, spec.estimator)
         self.params.set_estimator(spec.estimator, spec.params)
-        self.features.set_data(None, spec.target, spec.features.columns)
+        # The form shows an excluded column as one whose role is "ignore": the same thing.
+        overrides = {name: dict(c) for name, c in spec.features.columns.items()}
+        for name in spec.features.exclude:
+            overrides.setdefault(name, {})["role"] = "ignore"
+        self.features.set_data(None, spec.target, overrides)
         self.target.clear()
         self.target.addItem(spec.target)
         self._loading = False
