@@ -7,7 +7,7 @@ import pytest
 
 from mlops_desktop import Project
 from tests.helpers import file_digest
-from tests.services.test_training import run_queue, save
+from tests.services.test_training import train_flowers
 from tests.test_cli import assert_user_error, run
 
 
@@ -15,17 +15,8 @@ from tests.test_cli import assert_user_error, run
 def trained(tmp_path_factory):
     """iris:1 and iris:2, with flowers:1 (a forest) and flowers:2 (a one-split tree)."""
     path = tmp_path_factory.mktemp("cli-models") / "trained.mlops"
-    with Project.create(path) as project:
-        project.datasets.import_file("sklearn:iris")
-        save(project, name="forest", model_name="flowers")
-        save(
-            project,
-            name="stump",
-            model_name="flowers",
-            estimator="DecisionTreeClassifier",
-            params={"max_depth": 1},
-        )
-        run_queue(project)
+    train_flowers(path)
+    with Project.open(path) as project:
         project.datasets.import_file("sklearn:iris")
     return path
 

@@ -13,25 +13,13 @@ from mlops_desktop.qt.panels.models.compare_dialog import CompareDialog
 from mlops_desktop.qt.panels.models.evaluate_dialog import EvaluateDialog
 from mlops_desktop.qt.panels.models.export_dialog import ExportDialog
 from mlops_desktop.qt.panels.models.promote_dialog import PromoteDialog
-from tests.services.test_training import run_queue, save
+from tests.services.test_training import train_flowers
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """iris with flowers:1 (a forest) and flowers:2 (a one-split tree), trained once."""
-    path = tmp_path_factory.mktemp("models-panel") / "trained.mlops"
-    with Project.create(path) as project:
-        project.datasets.import_file("sklearn:iris")
-        save(project, name="forest", model_name="flowers")
-        save(
-            project,
-            name="stump",
-            model_name="flowers",
-            estimator="DecisionTreeClassifier",
-            params={"max_depth": 1},
-        )
-        run_queue(project)
-    return path
+    return train_flowers(tmp_path_factory.mktemp("models-panel") / "trained.mlops")
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ import base64
 import errno
 import shutil
 from html.parser import HTMLParser
-from pathlib import Path
 from urllib.parse import unquote
 
 import pyarrow as pa
@@ -16,6 +15,7 @@ from mlops_desktop.domain.recipe import FilterRows
 from mlops_desktop.domain.tasks import TaskControl, quiet_state
 from mlops_desktop.services import plots as drawing
 from mlops_desktop.services.exports import export_version
+from tests.helpers import cancelling_after, leftovers
 from tests.services.test_training import run_queue, save
 
 NOTES = "Try <script>alert('card')</script> & <b>bold</b> | one pipe\n\nSee *the* docs."
@@ -66,10 +66,6 @@ def cards(trained, tmp_path_factory):
         label: export_version(trained, label, "card", folder / f"{name}.md", quiet_state())
         for label, name in (("flowers:1", "flowers"), ("sugar:1", "sugar"))
     }
-
-
-def leftovers(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir())
 
 
 class Page(HTMLParser):
@@ -281,19 +277,6 @@ def test_a_failure_while_placing_the_files_leaves_nothing_behind(
         export_version(trained, "sugar:1", "card", tmp_path / "card.md", quiet_state())
     assert len(calls) == failing
     assert leftovers(tmp_path) == []
-
-
-def cancelling_after(reports: int) -> TaskControl:
-    """A state that asks to cancel once it has been given ``reports`` progress reports."""
-    seen = []
-
-    def count(fraction, message):
-        seen.append(message)
-        if len(seen) == reports:
-            state.cancel()
-
-    state = TaskControl(on_progress=count, min_interval=0)
-    return state
 
 
 def test_a_cancel_before_the_files_are_placed_leaves_nothing_behind(trained, tmp_path):

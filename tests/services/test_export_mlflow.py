@@ -30,6 +30,7 @@ from mlops_desktop.services.exports import mlflow as export
 from mlops_desktop.services.exports.mlflow import export_mlflow
 from mlops_desktop.services.project import Project
 from mlops_desktop.services.worker import Worker
+from tests.helpers import leftovers
 
 ROWS = 120
 SPECS = [
@@ -115,10 +116,6 @@ def our_predictions(project, version, frame) -> list:
 
 def read_mlmodel(folder: Path) -> dict:
     return yaml.safe_load((folder / "MLmodel").read_text())
-
-
-def leftovers(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir())
 
 
 # -- layout ---------------------------------------------------------------------------------

@@ -36,6 +36,7 @@ from mlops_desktop.domain.recipe import (
 from mlops_desktop.domain.tasks import TaskControl, quiet_state
 from mlops_desktop.services.exports import export_version
 from mlops_desktop.services.exports import script as export
+from tests.helpers import cancelling_after, leftovers
 from tests.services.test_training import run_queue, save
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -293,10 +294,6 @@ def runs(
     return finished
 
 
-def leftovers(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir())
-
-
 def ruff() -> str:
     beside = Path(sys.executable).with_name("ruff")
     found = str(beside) if beside.exists() else shutil.which("ruff")
@@ -537,19 +534,6 @@ def test_a_failure_while_writing_leaves_nothing_behind(trained, tmp_path, monkey
         export_version(trained, "litres:1", "script", tmp_path / "model.py", quiet_state())
     assert len(calls) == 2
     assert leftovers(tmp_path) == []
-
-
-def cancelling_after(reports: int) -> TaskControl:
-    """A state that asks to cancel once it has been given ``reports`` progress reports."""
-    seen = []
-
-    def count(fraction, message):
-        seen.append(message)
-        if len(seen) == reports:
-            state.cancel()
-
-    state = TaskControl(on_progress=count, min_interval=0)
-    return state
 
 
 def test_a_cancel_at_any_point_before_writing_leaves_nothing_behind(trained, tmp_path):

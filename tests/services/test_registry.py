@@ -4,27 +4,13 @@ import pytest
 
 from mlops_desktop.domain.errors import UserError
 from mlops_desktop.services.registry import GatesFailedError
-from tests.services.test_training import run_queue, save
+from tests.services.test_training import run_queue, save, train_flowers
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """One project with flowers:1 (a forest) and flowers:2 (a shallow tree), made once."""
-    from mlops_desktop.services.project import Project
-
-    path = tmp_path_factory.mktemp("registry") / "registry.mlops"
-    with Project.create(path) as project:
-        project.datasets.import_file("sklearn:iris")
-        save(project, name="forest", model_name="flowers")
-        save(
-            project,
-            name="stump",
-            model_name="flowers",
-            estimator="DecisionTreeClassifier",
-            params={"max_depth": 1},
-        )
-        run_queue(project)
-    return path
+    return train_flowers(tmp_path_factory.mktemp("registry") / "registry.mlops")
 
 
 @pytest.fixture

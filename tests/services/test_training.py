@@ -28,6 +28,25 @@ def run_queue(project):
     Worker(str(project.path)).run()
 
 
+def train_flowers(path):
+    """A project at ``path`` with iris:1, flowers:1 (a forest) and flowers:2 (a one-split
+    tree): two versions of one model to browse, compare, promote and delete."""
+    from mlops_desktop.services.project import Project
+
+    with Project.create(path) as project:
+        project.datasets.import_file("sklearn:iris")
+        save(project, name="forest", model_name="flowers")
+        save(
+            project,
+            name="stump",
+            model_name="flowers",
+            estimator="DecisionTreeClassifier",
+            params={"max_depth": 1},
+        )
+        run_queue(project)
+    return path
+
+
 @pytest.fixture
 def iris(project):
     project.datasets.import_file("sklearn:iris")
