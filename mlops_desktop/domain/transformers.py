@@ -29,7 +29,27 @@ def _moments(column: pd.Series) -> pd.Series:
     return pd.to_datetime(column, errors="coerce")
 
 
-class DatetimeParts(TransformerMixin, BaseEstimator):
+def _stack(columns: list[np.ndarray], rows: int) -> np.ndarray:
+    return np.column_stack(columns) if columns else np.empty((rows, 0))
+
+
+class _ColumnTransformer(TransformerMixin, BaseEstimator):
+    """Remembers the names of the columns it is fitted on and, unless told otherwise, gives
+    them back as its output's names."""
+
+    def fit(self, X, y=None):
+        frame = pd.DataFrame(X)
+        self.feature_names_in_ = np.asarray([str(c) for c in frame.columns], dtype=object)
+        self.n_features_in_ = frame.shape[1]
+        return self
+
+    def get_feature_names_out(self, input_features=None):
+        return np.asarray(
+            input_features if input_features is not None else self.feature_names_in_, dtype=object
+        )
+
+
+class DatetimeParts(_ColumnTransformer):
     """Dates as numbers a model can use: year, month, day, weekday, hour, day of year.
 
     Missing dates give NaN in every part (impute afterwards).
@@ -42,10 +62,7 @@ class DatetimeParts(TransformerMixin, BaseEstimator):
         unknown = sorted(set(self.parts) - set(DATETIME_PARTS))
         if unknown:
             raise ValueError(f"unknown datetime part {unknown[0]!r}; use {DATETIME_PARTS}")
-        frame = pd.DataFrame(X)
-        self.feature_names_in_ = np.asarray([str(c) for c in frame.columns], dtype=object)
-        self.n_features_in_ = frame.shape[1]
-        return self
+        return super().fit(X, y)
 
     def transform(self, X):
         frame = pd.DataFrame(X)
@@ -55,45 +72,31 @@ class DatetimeParts(TransformerMixin, BaseEstimator):
             for part in self.parts:
                 numbers = getattr(values.dt, _ACCESSORS.get(part, part))
                 columns.append(numbers.astype("float64").to_numpy())
-        return np.column_stack(columns) if columns else np.empty((len(frame), 0))
+        return _stack(columns, len(frame))
 
     def get_feature_names_out(self, input_features=None):
-        names = self.feature_names_in_ if input_features is None else input_features
+        names = super().get_feature_names_out(input_features)
         return np.asarray([f"{n}_{p}" for n in names for p in self.parts], dtype=object)
 
 
-class TextColumn(TransformerMixin, BaseEstimator):
+class TextColumn(_ColumnTransformer):
     """One text column as the 1-D array of strings TF-IDF expects (missing text is empty)."""
 
     def fit(self, X, y=None):
-        frame = pd.DataFrame(X)
-        if frame.shape[1] != 1:
+        if pd.DataFrame(X).shape[1] != 1:
             raise ValueError("TextColumn takes exactly one column")
-        self.n_features_in_ = 1
-        self.feature_names_in_ = np.asarray([str(frame.columns[0])], dtype=object)
-        return self
+        return super().fit(X, y)
 
     def transform(self, X):
         column = pd.DataFrame(X).iloc[:, 0]
         return column.where(column.notna(), "").astype(str).to_numpy()
 
-    def get_feature_names_out(self, input_features=None):
-        return np.asarray(
-            input_features if input_features is not None else self.feature_names_in_, dtype=object
-        )
 
-
-class BooleanColumns(TransformerMixin, BaseEstimator):
+class BooleanColumns(_ColumnTransformer):
     """True/false columns as 1.0 and 0.0, missing as NaN (impute afterwards).
 
     scikit-learn's imputer refuses a bool dtype, and true/false with gaps arrives as objects.
     """
-
-    def fit(self, X, y=None):
-        frame = pd.DataFrame(X)
-        self.feature_names_in_ = np.asarray([str(c) for c in frame.columns], dtype=object)
-        self.n_features_in_ = frame.shape[1]
-        return self
 
     def transform(self, X):
         frame = pd.DataFrame(X)
@@ -101,9 +104,4 @@ class BooleanColumns(TransformerMixin, BaseEstimator):
             frame[name].astype("boolean").to_numpy(dtype="float64", na_value=np.nan)
             for name in frame.columns
         ]
-        return np.column_stack(columns) if columns else np.empty((len(frame), 0))
-
-    def get_feature_names_out(self, input_features=None):
-        return np.asarray(
-            input_features if input_features is not None else self.feature_names_in_, dtype=object
-        )
+        return _stack(columns, len(frame))
