@@ -1,9 +1,10 @@
 """Column profiles of a table: types, missing values, distributions and correlations.
 
-Each column is hashed once (Arrow's dictionary encoding); its statistics, quartiles and
-histogram then come from the distinct values weighted by their counts, which is exact and
-far cheaper than passing over millions of rows again. Profiles are kept as plain JSON with
-the dataset version, so the GUI redraws charts from stored numbers instead of data.
+Each column's distinct values are counted in one pass (numbers are sorted, other values
+hashed); its statistics, quartiles and histogram then come from the distinct values weighted
+by their counts, which is exact and far cheaper than passing over millions of rows again.
+Profiles are kept as plain JSON with the dataset version, so the GUI redraws charts from
+stored numbers instead of data.
 """
 
 from __future__ import annotations
@@ -154,8 +155,10 @@ def _top(values: pa.Array, counts: np.ndarray) -> list:
 
 def _weighted_quantiles(values: np.ndarray, counts: np.ndarray, qs) -> list[float | None]:
     """Exact quantiles (numpy's linear method) of ``values`` each repeated ``counts`` times."""
-    order = np.argsort(values, kind="stable")
-    values, cumulative = values[order], np.cumsum(counts[order])
+    if (values[1:] < values[:-1]).any():
+        order = np.argsort(values)  # distinct values: no need for a (slower) stable sort
+        values, counts = values[order], counts[order]
+    cumulative = np.cumsum(counts)
     n = int(cumulative[-1])
     result = []
     for q in qs:
@@ -168,7 +171,39 @@ def _weighted_quantiles(values: np.ndarray, counts: np.ndarray, qs) -> list[floa
 
 
 def _distinct_counts(array: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
-    """The distinct non-null values and how often each occurs, from one hashing pass."""
+    """The distinct values (not null, not NaN) and how often each occurs."""
+    if pa.types.is_dictionary(array.type):
+        return _category_counts(array)
+    if pa.types.is_integer(array.type) or pa.types.is_floating(array.type):
+        return _number_counts(array)
+    counted = pc.value_counts(array)  # one hashing pass
+    values, counts = counted.field("values"), counted.field("counts").to_numpy()
+    if values.null_count:
+        # Missing values are counted as one more value: drop it.
+        keep = values.is_valid()
+        values, counts = values.filter(keep), counts[keep.to_numpy(zero_copy_only=False)]
+    return values, counts
+
+
+def _number_counts(array: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
+    """Numbers are counted by sorting them: numpy's vectorised sort beats hashing them (8 ms
+    against 13 ms for a million floats), and leaves them in order for the quantiles."""
+    if pa.types.is_floating(array.type):
+        numbers = array.to_numpy()  # nulls become NaN, which is missing too
+    else:
+        numbers = pc.drop_null(array).to_numpy()
+    numbers = np.sort(numbers)
+    if len(numbers) and np.isnan(numbers[-1]):  # NaN sorts last
+        numbers = numbers[: np.argmax(np.isnan(numbers))]
+    if not len(numbers):
+        return pa.array(numbers, type=array.type), np.zeros(0, dtype=np.int64)
+    starts = np.flatnonzero(np.concatenate(([True], numbers[1:] != numbers[:-1])))
+    counts = np.diff(np.append(starts, len(numbers)))
+    return pa.array(numbers[starts], type=array.type), counts
+
+
+def _category_counts(array: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
+    """Every category, used or not, and how often each occurs."""
     encoded = pc.dictionary_encode(array)
     if encoded.num_chunks == 0:
         return pa.array([], type=array.type), np.zeros(0, dtype=np.int64)
@@ -187,10 +222,6 @@ def profile_column(name: str, array: pa.ChunkedArray) -> ColumnProfile:
     rows = len(array)
     arrow_type = array.type
     values, counts = _distinct_counts(array)
-    if pa.types.is_floating(arrow_type) and len(values):
-        keep = ~np.isnan(values.to_numpy(zero_copy_only=False))  # NaN counts as missing
-        if not keep.all():
-            values, counts = values.filter(pa.array(keep)), counts[keep]
     count, distinct = int(counts.sum()), len(values)
     is_string = pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type)
     mean_length = 0.0
@@ -203,7 +234,8 @@ def profile_column(name: str, array: pa.ChunkedArray) -> ColumnProfile:
     if not count:
         return profile
     if kind == "numeric":
-        numbers = pc.cast(values, pa.float64()).to_numpy(zero_copy_only=False)
+        # Unsafe: integers past 2**53 (long ids) round to the nearest float instead of failing.
+        numbers = pc.cast(values, pa.float64(), safe=False).to_numpy(zero_copy_only=False)
         finite = np.isfinite(numbers)
         low = float(numbers[finite].min()) if finite.any() else None
         high = float(numbers[finite].max()) if finite.any() else None
@@ -257,7 +289,9 @@ def correlation(table: pa.Table, columns: list[ColumnProfile], seed: int = 0) ->
     }
 
 
-def profile_table(table: pa.Table, state: TaskState | None = None, map_fn=map) -> TableProfile:
+def profile_columns(
+    table: pa.Table, state: TaskState | None = None, map_fn=map
+) -> list[ColumnProfile]:
     """Profile every column; ``map_fn`` may be a thread pool's ``map`` (Arrow's kernels
     release the GIL, so columns profile in parallel)."""
 
@@ -266,5 +300,10 @@ def profile_table(table: pa.Table, state: TaskState | None = None, map_fn=map) -
             state.check_cancelled()
         return profile_column(table.column_names[i], table.column(i))
 
-    columns = list(map_fn(one, range(table.num_columns)))
+    return list(map_fn(one, range(table.num_columns)))
+
+
+def profile_table(table: pa.Table, state: TaskState | None = None, map_fn=map) -> TableProfile:
+    """The columns' profiles and their correlation."""
+    columns = profile_columns(table, state, map_fn)
     return TableProfile(table.num_rows, columns, correlation(table, columns))

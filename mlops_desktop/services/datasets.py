@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,9 +18,10 @@ from mlops_desktop.domain.dataset import (
     name_from_file,
 )
 from mlops_desktop.domain.errors import UserError
-from mlops_desktop.domain.profile import TableProfile, profile_table
+from mlops_desktop.domain.profile import TableProfile, correlation, profile_columns
 from mlops_desktop.domain.tasks import SubTask, TaskState
 from mlops_desktop.services import tabular
+from mlops_desktop.store.blobs import FetchedBlob, Payload
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -31,6 +33,15 @@ if TYPE_CHECKING:
 
 def _pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=max(os.cpu_count() or 1, 2))
+
+
+def _encoded_part(table: pa.Table, dictionary_columns: list[str]) -> Payload:
+    """A part as Parquet, hashed on the worker that wrote it."""
+    return Payload.of(tabular.encode_part(table, dictionary_columns))
+
+
+def _verified_part(fetched: FetchedBlob) -> pa.Table:
+    return tabular.decode_part(fetched.verified())
 
 
 class Datasets:
@@ -62,12 +73,14 @@ class Datasets:
     # -- reading -------------------------------------------------------------------------------
 
     def load_table(self, ref: DatasetVersion | VersionRef | str) -> pa.Table:
-        """The version's data, every part's hash verified."""
+        """The version's data, every part's hash verified before it is decoded."""
         version = self._resolve(ref)
         blobs = self._project.file.blobs
-        parts = [blobs.get(sha) for sha in version.parts]
         with _pool() as pool:
-            return tabular.decode_parts(parts, pool.map)
+            # The connection reads the parts one by one on this thread (map submits each as
+            # it is read); the pool checks and decodes the parts already read meanwhile.
+            fetched = (blobs.fetch(sha) for sha in version.parts)
+            return tabular.concat_parts(list(pool.map(_verified_part, fetched)))
 
     def load_frame(self, ref: DatasetVersion | VersionRef | str) -> pd.DataFrame:
         return self.load_table(ref).to_pandas()
@@ -103,22 +116,26 @@ class Datasets:
         with _pool() as pool:
             # Arrow's kernels and the Parquet writer release the GIL, so the pool keeps every
             # core busy; parts are stored as they come while the others are still encoding.
-            profile = profile_table(table, state, pool.map)
-            dictionary = tabular.dictionary_columns(table, profile)
+            columns = profile_columns(table, state, pool.map)
+            dictionary = tabular.dictionary_columns(columns)
             slices = tabular.part_slices(table.num_rows)
-            encoding = [
-                pool.submit(tabular.encode_part, table.slice(*piece), dictionary)
-                for piece in slices
-            ]
+            encoding = deque(
+                pool.submit(_encoded_part, table.slice(*piece), dictionary) for piece in slices
+            )
             if state is not None:
                 state.check_cancelled()
                 state.set_progress(None, "Compressing and saving")
+            # This thread would only wait for the first part: it correlates meanwhile, so no
+            # worker is left alone with the last part (and pandas mostly releases the GIL).
+            profile = TableProfile(table.num_rows, columns, correlation(table, columns))
             with file.transaction():
                 parts = []
-                for future, (_, rows) in zip(encoding, slices, strict=True):
+                for _, rows in slices:
                     if state is not None:
                         state.check_cancelled()
-                    parts.append((file.blobs.put(future.result(), compress=False), rows))
+                    # Taken off the queue, a part's Parquet bytes are freed once stored.
+                    payload = encoding.popleft().result()
+                    parts.append((file.blobs.put(payload, compress=False), rows))
                 profile_bytes = json.dumps(profile.to_json(), allow_nan=False).encode()
                 version = self._repo.add(
                     name,

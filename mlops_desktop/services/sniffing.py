@@ -38,6 +38,8 @@ _EXTENSIONS = {
 _NUMBER_POINT = re.compile(r"^[+-]?\d*\.\d+(?:[eE][+-]?\d+)?$|^[+-]?\d+$")
 _NUMBER_COMMA = re.compile(r"^[+-]?\d*,\d+$")
 _LEADING_ZERO = re.compile(r"^0\d+$")
+#: Control bytes that text does not contain (the whitespace ones, 9 to 13, are left out).
+_CONTROL_BYTES = bytes([*range(1, 9), *range(14, 32)])
 
 
 @dataclass
@@ -136,7 +138,8 @@ def detect_encoding(path: Path, sample: bytes, complete: bool) -> tuple[str, str
             f"{path.name} looks like a binary file, not text (it contains zero bytes): "
             "choose a CSV, TSV, Parquet, JSON Lines or Excel file."
         )
-    controls = sum(sample.count(bytes([c])) for c in (*range(1, 9), *range(14, 32)))
+    # One pass that deletes them, not a count per control byte (26 passes over the sample).
+    controls = len(sample) - len(sample.translate(None, _CONTROL_BYTES))
     if controls > 0.01 * len(sample):
         raise UserError(
             f"{path.name} looks like a binary file, not text (it is full of control bytes): "

@@ -7,7 +7,6 @@ stored once, and no part needs more memory than its own rows.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Iterable
 
 import pyarrow as pa
@@ -15,9 +14,12 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from mlops_desktop.domain.dataset import ColumnSchema, unique_column_names
-from mlops_desktop.domain.profile import TableProfile
+from mlops_desktop.domain.profile import ColumnProfile, TableProfile
 
 PART_ROWS = 1 << 17
+#: LZ4 (Parquet's LZ4_RAW) writes as fast as snappy, 5 % smaller, and reads back in about
+#: half the time (measured on the import benchmark's parts): reopening a version waits on it.
+CODEC = "lz4"
 DICTIONARY_MAX_DISTINCT = 1 << 15
 
 
@@ -62,31 +64,63 @@ def part_slices(rows: int) -> list[tuple[int, int]]:
     return [(start, min(PART_ROWS, rows - start)) for start in range(0, rows, PART_ROWS)]
 
 
-def encode_part(table: pa.Table, dictionary_columns: list[str]) -> bytes:
-    sink = io.BytesIO()
+def encode_part(table: pa.Table, dictionary_columns: list[str]) -> pa.Buffer:
+    """One part as Parquet, in Arrow's memory: a Python sink would take the GIL for every
+    page the writer emits."""
+    sink = pa.BufferOutputStream()
     # No column statistics: versions are always read whole, so they would be dead weight.
     pq.write_table(
         table,
         sink,
-        compression="snappy",
+        compression=CODEC,
         use_dictionary=dictionary_columns,
         write_statistics=False,
     )
     return sink.getvalue()
 
 
-def dictionary_columns(table: pa.Table, profile: TableProfile) -> list[str]:
+def dictionary_columns(columns: Iterable[ColumnProfile]) -> list[str]:
     """Columns worth dictionary-encoding: those whose values repeat. Beyond a page's worth
     of distinct values the writer gives up on the dictionary, after wasted work."""
     return [
         column.name
-        for column in profile.columns
+        for column in columns
         if column.unique <= DICTIONARY_MAX_DISTINCT and column.count > column.unique
     ]
 
 
-def decode_parts(parts: Iterable[bytes], map_fn: Callable = map) -> pa.Table:
-    tables = list(map_fn(lambda data: pq.read_table(io.BytesIO(data)), parts))
-    if len(tables) == 1:
-        return tables[0]
-    return pa.concat_tables(tables)
+def decode_part(data) -> pa.Table:
+    """A part from its Parquet bytes (any buffer), read in place.
+
+    Text columns stored with a dictionary are read as dictionaries and then expanded: Arrow's
+    ``take`` does that in about half the time the Parquet reader takes to expand each page
+    (13 ms against 20 ms for a million values), and the table comes out the same."""
+    source = pa.BufferReader(pa.py_buffer(data))
+    metadata = pq.read_metadata(source)
+    texts = _dictionary_text_columns(metadata)
+    table = pq.ParquetFile(source, metadata=metadata, read_dictionary=texts).read()
+    for name in texts:
+        i = table.schema.get_field_index(name)
+        field = table.schema.field(i)
+        table = table.set_column(i, field.with_type(pa.string()), table.column(i).cast(pa.string()))
+    return table
+
+
+def _dictionary_text_columns(metadata: pq.FileMetaData) -> list[str]:
+    """Text columns whose every column chunk starts with a dictionary page."""
+    texts = [f.name for f in metadata.schema.to_arrow_schema() if pa.types.is_string(f.type)]
+    chunks = [
+        metadata.row_group(g).column(c)
+        for g in range(metadata.num_row_groups)
+        for c in range(metadata.num_columns)
+    ]
+    plain = {chunk.path_in_schema for chunk in chunks if not chunk.has_dictionary_page}
+    return [name for name in texts if name not in plain]
+
+
+def concat_parts(tables: list[pa.Table]) -> pa.Table:
+    return tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+
+
+def decode_parts(parts: Iterable, map_fn: Callable = map) -> pa.Table:
+    return concat_parts(list(map_fn(decode_part, parts)))

@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import zlib
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO
 
-from mlops_desktop.domain.errors import BlobCorruptError, UserError
+from mlops_desktop.domain.errors import BlobCorruptError
 from mlops_desktop.domain.project import BlobProblem
 from mlops_desktop.domain.tasks import TaskState
 from mlops_desktop.store.clock import utc_now
@@ -23,7 +24,7 @@ WORTH_COMPRESSING = 0.9
 _TRIAL_BYTES = 64 * 1024
 
 
-def _encode(chunk: bytes, compress: bool) -> tuple[str, bytes]:
+def _encode(chunk: memoryview, compress: bool) -> tuple[str, memoryview | bytes]:
     if not compress:
         return "raw", chunk
     trial = chunk[:_TRIAL_BYTES]
@@ -47,6 +48,65 @@ def _chunks_of(stream: BinaryIO) -> Iterator[bytes]:
         yield chunk
 
 
+@dataclass(frozen=True)
+class Payload:
+    """Bytes to store and their sha256, hashed once, on whichever thread made them: hashlib
+    releases the GIL, so worker threads can hash parts while the connection's thread writes
+    others."""
+
+    data: memoryview
+    sha256: str
+
+    @classmethod
+    def of(cls, data) -> Payload:
+        """``data``: bytes or any buffer (a ``pyarrow.Buffer``, say), shared, not copied.
+        A writable buffer is copied first, so the hash stays true to what is stored."""
+        view = memoryview(data)
+        if not view.readonly:
+            view = memoryview(bytes(view))
+        view = view.cast("B")
+        return cls(view, hashlib.sha256(view).hexdigest())
+
+
+class FetchedBlob:
+    """A blob's chunks as stored, read on the connection's thread. ``verified()`` decodes and
+    checks them on any thread (zlib and hashlib release the GIL), so a reader can check one
+    blob while the connection reads the next."""
+
+    def __init__(self, sha: str, size: int, rows: list[tuple[str, bytes]]):
+        self.sha256, self._size, self._rows = sha, size, rows
+
+    def verified(self) -> bytes:
+        """The whole blob; ``BlobCorruptError`` if it does not hash to its sha256."""
+        digest = hashlib.sha256()
+        chunks = []
+        for seq, row in enumerate(self._rows):
+            chunk = _decode_chunk(self.sha256, seq, len(self._rows), *row)
+            digest.update(chunk)
+            chunks.append(chunk)
+        _check(self.sha256, self._size, sum(len(c) for c in chunks), digest)
+        # One stored chunk is the blob as it is: no copy.
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _decode_chunk(sha: str, seq: int, chunk_count: int, codec: str, data: bytes) -> bytes:
+    try:
+        return _decode(codec, data)
+    except zlib.error:
+        raise BlobCorruptError(
+            f"Stored data {sha[:12]} has a damaged part {seq + 1} of {chunk_count}: "
+            "restore the project from a backup."
+        ) from None
+
+
+def _check(sha: str, size: int, seen: int, digest) -> None:
+    if seen != size or digest.hexdigest() != sha:
+        raise BlobCorruptError(
+            f"Stored data {sha[:12]} does not match its hash: the project file was altered "
+            "or damaged. Restore it from a backup."
+        )
+
+
 class BlobStore:
     """Blobs of one project file. Identical payloads are stored once."""
 
@@ -57,15 +117,17 @@ class BlobStore:
     def _conn(self):
         return self._project.conn
 
-    def put(self, data: bytes, compress: bool = True) -> str:
+    def put(self, data: bytes | Payload, compress: bool = True) -> str:
         """Store ``data`` (if new) and return its sha256. Pass ``compress=False`` for payloads
-        that are compressed already (Parquet, zip), which would only cost time."""
-        sha = hashlib.sha256(data).hexdigest()
-        if self.has(sha):
-            return sha
-        view = memoryview(data)
-        chunks = (bytes(view[i : i + CHUNK_SIZE]) for i in range(0, len(data), CHUNK_SIZE))
-        return self._store(chunks, known_sha=sha, compress=compress)
+        that are compressed already (Parquet, zip), which would only cost time, and a
+        ``Payload`` to reuse a hash computed elsewhere."""
+        payload = data if isinstance(data, Payload) else Payload.of(data)
+        if self.has(payload.sha256):
+            return payload.sha256
+        view = payload.data
+        # Slices of the payload, not copies: sqlite3 and zlib read any buffer.
+        chunks = (view[i : i + CHUNK_SIZE] for i in range(0, len(view), CHUNK_SIZE))
+        return self._store(chunks, known_sha=payload.sha256, compress=compress)
 
     def put_stream(self, stream: BinaryIO, state: TaskState | None = None, total: int = 0) -> str:
         """Store a file-like object chunk by chunk, without holding it in memory."""
@@ -73,13 +135,15 @@ class BlobStore:
 
     def _store(
         self,
-        chunks: Iterable[bytes],
+        chunks: Iterable[bytes | memoryview],
         known_sha: str | None = None,
         state: TaskState | None = None,
         total: int = 0,
         compress: bool = True,
     ) -> str:
-        digest = hashlib.sha256()
+        """Write the chunks as one blob. With ``known_sha`` (hashed from the same read-only
+        bytes) the chunks are not hashed a second time."""
+        digest = None if known_sha is not None else hashlib.sha256()
         size = seq = 0
         with self._project.transaction() as conn:
             # The row has no sha until the last chunk is in: nothing half-made can be found.
@@ -90,7 +154,8 @@ class BlobStore:
             for chunk in chunks:
                 if state is not None:
                     state.check_cancelled()
-                digest.update(chunk)
+                if digest is not None:
+                    digest.update(chunk)
                 codec, data = _encode(chunk, compress)
                 conn.execute(
                     "INSERT INTO blob_chunks (blob_id, seq, codec, data) VALUES (?, ?, ?, ?)",
@@ -100,9 +165,7 @@ class BlobStore:
                 size += len(chunk)
                 if state is not None and total:
                     state.set_progress(size / total, "Storing")
-            sha = digest.hexdigest()
-            if known_sha is not None and sha != known_sha:
-                raise UserError("The data changed while it was being stored: try again.")
+            sha = known_sha if digest is None else digest.hexdigest()
             if self.has(sha):
                 conn.execute("DELETE FROM blobs WHERE id = ?", (blob_id,))
             else:
@@ -127,12 +190,8 @@ class BlobStore:
             )
         return row
 
-    def iter_chunks(self, sha: str) -> Iterator[bytes]:
-        """Yield the blob's bytes chunk by chunk; raise ``BlobCorruptError`` at the end if the
-        bytes do not hash to ``sha`` (so a consumer must not trust data before exhausting it)."""
-        blob_id, size, chunk_count = self._row(sha)
-        digest = hashlib.sha256()
-        seen = 0
+    def _chunk_rows(self, sha: str, blob_id: int, chunk_count: int) -> Iterator[tuple[str, bytes]]:
+        """(codec, data) of each chunk, in order, as stored."""
         for seq in range(chunk_count):
             # One query per chunk keeps memory flat; a cursor over all chunks would pin them.
             row = self._conn.execute(
@@ -144,25 +203,29 @@ class BlobStore:
                     f"Stored data {sha[:12]} is missing part {seq + 1} of {chunk_count}: "
                     "restore the project from a backup."
                 )
-            try:
-                chunk = _decode(*row)
-            except zlib.error:
-                raise BlobCorruptError(
-                    f"Stored data {sha[:12]} has a damaged part {seq + 1} of {chunk_count}: "
-                    "restore the project from a backup."
-                ) from None
+            yield row
+
+    def iter_chunks(self, sha: str) -> Iterator[bytes]:
+        """Yield the blob's bytes chunk by chunk; raise ``BlobCorruptError`` at the end if the
+        bytes do not hash to ``sha`` (so a consumer must not trust data before exhausting it)."""
+        blob_id, size, chunk_count = self._row(sha)
+        digest = hashlib.sha256()
+        seen = 0
+        for seq, row in enumerate(self._chunk_rows(sha, blob_id, chunk_count)):
+            chunk = _decode_chunk(sha, seq, chunk_count, *row)
             digest.update(chunk)
             seen += len(chunk)
             yield chunk
-        if seen != size or digest.hexdigest() != sha:
-            raise BlobCorruptError(
-                f"Stored data {sha[:12]} does not match its hash: the project file was altered "
-                "or damaged. Restore it from a backup."
-            )
+        _check(sha, size, seen, digest)
+
+    def fetch(self, sha: str) -> FetchedBlob:
+        """The blob's chunks as stored, to be checked by ``verified()`` on any thread."""
+        blob_id, size, chunk_count = self._row(sha)
+        return FetchedBlob(sha, size, list(self._chunk_rows(sha, blob_id, chunk_count)))
 
     def get(self, sha: str) -> bytes:
         """The whole blob, verified."""
-        return b"".join(self.iter_chunks(sha))
+        return self.fetch(sha).verified()
 
     def verify(self, sha: str) -> str | None:
         """None if the blob is intact, else why not."""

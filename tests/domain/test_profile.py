@@ -68,3 +68,12 @@ def test_statistics_from_distinct_values_match_numpy_exactly():
     expected = np.quantile(finite, [0.25, 0.5, 0.75])
     assert [column.stats[q] for q in ("q25", "q50", "q75")] == pytest.approx(expected)
     assert sum(column.histogram["counts"]) == finite.size
+
+
+def test_whole_numbers_are_counted_exactly_and_missing_ones_apart():
+    big = 2**62
+    column = profile_column("i", pa.chunked_array([[big + 1, None, big + 1], [big, 7]]))
+    assert (column.count, column.missing, column.unique) == (4, 1, 3)
+    assert column.top == [[big + 1, 2], [big, 1], [7, 1]]  # ties in the order of their text
+    empty = profile_column("e", pa.chunked_array([], type=pa.int64()))
+    assert (empty.count, empty.unique) == (0, 0)

@@ -65,6 +65,16 @@ def test_large_tables_are_split_in_parts_and_reassembled(project, monkeypatch):
     assert project.datasets.load_table(version).equals(table)
 
 
+def test_text_reads_back_the_same_whether_stored_with_a_dictionary_or_not(project, monkeypatch):
+    monkeypatch.setattr(tabular, "PART_ROWS", 1000)
+    few = [None if i % 5 == 0 else f"k{i % 3}" for i in range(2500)]  # a dictionary pays
+    table = pa.table({"few": few, "many": [f"row {i}" for i in range(2500)], "n": range(2500)})
+    version = project.datasets.save_table(table, "texts")
+    loaded = project.datasets.load_table(version)
+    assert loaded.schema == table.schema
+    assert loaded.equals(table)
+
+
 def test_references_resolve_and_unknown_ones_are_explained(project, sales_csv):
     project.datasets.import_file(sales_csv)
     project.datasets.import_file(sales_csv)

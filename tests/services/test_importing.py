@@ -102,6 +102,24 @@ def test_awkward_column_names_are_kept(project, tmp_path):
     assert any("repeats the name 'dup'" in n for n in version.notes)
 
 
+def test_in_one_column_blank_lines_are_skipped_and_quoted_spaces_kept(project, tmp_path):
+    path = write(tmp_path, "one.csv", 'name\nann\n   \n" "\n\t\n"two\nlines"\nbob\n')
+    frame = project.datasets.load_frame(project.datasets.import_file(path))
+    assert frame["name"].tolist() == ["ann", " ", "two\nlines", "bob"]
+    expected = pd.read_csv(path, dtype=str, engine="c")
+    assert frame["name"].tolist() == expected["name"].tolist()
+
+
+def test_quotes_are_counted_in_every_read_chunk(tmp_path, monkeypatch):
+    from mlops_desktop.services import importing
+
+    monkeypatch.setattr(importing, "_READ_CHUNK", 7)
+    path = write(tmp_path, "q.csv", 'a,b\n"x",1\n"y ""z""",2\n' * 5)
+    fingerprint = importing._Fingerprint(path, None).start()
+    assert fingerprint.result() == file_digest(path)
+    assert fingerprint.quotes == 8 * 5
+
+
 def test_thousands_of_columns(project, tmp_path):
     header = ",".join(f"c{i}" for i in range(3000))
     row = ",".join(str(i) for i in range(3000))

@@ -145,3 +145,31 @@ def test_unfinished_rows_cannot_exist_outside_a_transaction(project):
         conn.execute(
             "INSERT INTO blob_chunks (blob_id, seq, codec, data) VALUES (99, 0, 'raw', x'')"
         )
+
+
+def test_buffers_are_stored_as_given_and_writable_ones_are_copied_first(store, small_chunks):
+    import pyarrow as pa
+
+    frozen = pa.py_buffer(b"parquet bytes " * 300)
+    assert store.get(store.put(frozen, compress=False)) == frozen.to_pybytes()
+    writable = bytearray(b"w" * 2500)
+    payload = blobs.Payload.of(writable)
+    writable[:] = b"x" * 2500  # changing the caller's buffer afterwards changes nothing
+    assert store.get(store.put(payload)) == b"w" * 2500
+
+
+def test_fetched_chunks_are_verified_on_any_thread(project, store, small_chunks):
+    from concurrent.futures import ThreadPoolExecutor
+
+    good, bad = store.put(b"g" * 2500), store.put(b"b" * 2500)
+    project.file.conn.execute(
+        "UPDATE blob_chunks SET codec = 'raw', data = ? WHERE blob_id = "
+        "(SELECT id FROM blobs WHERE sha256 = ?) AND seq = 2",
+        (b"c" * 500, bad),
+    )
+    fetched = [store.fetch(good), store.fetch(bad)]
+    with ThreadPoolExecutor(2) as pool:
+        results = [pool.submit(f.verified) for f in fetched]
+        assert results[0].result() == b"g" * 2500
+        with pytest.raises(BlobCorruptError, match="does not match its hash"):
+            results[1].result()
