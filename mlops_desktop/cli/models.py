@@ -255,10 +255,11 @@ def models_evaluate_command(
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["mlflow", "script", "card"]),
+    type=click.Choice(["mlflow", "script", "card", "onnx"]),
     required=True,
     help="mlflow: an MLflow Model directory; script: a Python script and notebook that "
-    "rebuild it; card: a model card (Markdown and HTML).",
+    "rebuild it; card: a model card (Markdown and HTML); onnx: OUT.onnx for onnxruntime, "
+    "with OUT.json and OUT.md describing it (refused unless it agrees with scikit-learn).",
 )
 @click.option(
     "--serialization",
@@ -272,7 +273,7 @@ def models_evaluate_command(
 def models_export_command(
     project: Path, version: str, out: Path, fmt: str, serialization: str, as_json: bool
 ) -> None:
-    """Write VERSION to OUT as an MLflow model, a standalone script, or a model card."""
+    """Write VERSION to OUT as an MLflow model, a standalone script, a model card or ONNX."""
     from mlops_desktop.services.exports import export_version
 
     progress, state = progress_state()

@@ -1,4 +1,5 @@
-"""Exporting a model version: an MLflow Model directory, a standalone script, a model card."""
+"""Exporting a model version: an MLflow Model directory, a standalone script, a model card,
+an ONNX file."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ FORMATS = {
     "mlflow": ("MLflow model", "a folder MLflow loads and serves as it is", ""),
     "script": ("Script and notebook", "readable code that rebuilds and retrains it", ".py"),
     "card": ("Model card", "Markdown and HTML with the plots, for sharing", ".md"),
+    "onnx": ("ONNX", "a file onnxruntime runs without scikit-learn, checked against it", ".onnx"),
 }
 
 
@@ -28,7 +30,8 @@ def export_version(
     serialization: str = "skops",
 ) -> list[Path]:
     """Write version ``ref`` to ``out`` in format ``fmt``; returns what was written. The
-    cloudpickle MLflow export loads the model: run it in a worker process (``export_task``)."""
+    cloudpickle MLflow export and the ONNX export load the model: run them in a worker
+    process (``export_task``)."""
     if fmt not in FORMATS:
         raise UserError(f"{fmt!r} is not an export format: use {', '.join(FORMATS)}.")
     version = project.models.get(ref)
@@ -41,6 +44,10 @@ def export_version(
         from mlops_desktop.services.exports.script import export_script
 
         return export_script(project, version, out, state)
+    if fmt == "onnx":
+        from mlops_desktop.services.exports.onnx import export_onnx
+
+        return export_onnx(project, version, out, state)
     from mlops_desktop.services.exports.card import export_card
 
     return export_card(project, version, out, state)

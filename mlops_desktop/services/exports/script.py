@@ -78,16 +78,19 @@ def _check_destination(out: Path, notebook: Path) -> None:
             )
 
 
-def _write_files(contents: dict[Path, str]) -> None:
-    """Write each file under a temporary name, then rename them all into place; after a
-    failure or a cancel nothing is left behind."""
+def _write_files(contents: dict[Path, str | bytes]) -> None:
+    """Write each file (text, or bytes as they are) under a temporary name, then rename them
+    all into place; after a failure or a cancel nothing is left behind."""
     temporary = {
         path: path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.partial") for path in contents
     }
     placed: list[Path] = []
     try:
-        for path, text in contents.items():
-            temporary[path].write_text(text, encoding="utf-8")
+        for path, content in contents.items():
+            if isinstance(content, bytes):
+                temporary[path].write_bytes(content)
+            else:
+                temporary[path].write_text(content, encoding="utf-8")
         for path, temp in temporary.items():
             os.replace(temp, path)
             placed.append(path)

@@ -1,0 +1,271 @@
+"""Predictors: what the model server calls to turn parsed request columns into predictions.
+
+The server parses each request straight into one NumPy array per input column, typed from
+the model's signature (``served_columns``), and hands them to a ``Predictor``. Every engine
+(scikit-learn here; ONNX Runtime in ``services/onnx.py``) implements the same protocol, and
+``load_predictor`` is the one place that chooses which engine serves a version.
+
+The arrays a predictor receives, one per *required* input column, all of length ``rows``:
+
+============  ===================================================  =======================
+family        Arrow types in the signature                         array
+============  ===================================================  =======================
+``number``    int*, uint*, float, double, decimal                  float64, NaN = missing
+``boolean``   bool                                                 object: True/False/None
+``string``    string, large_string                                 object: str/None
+``datetime``  timestamp[...] (any unit, any time zone), date*       datetime64[ms] in UTC,
+                                                                   NaT = missing
+``time``      time32/time64                                        object: datetime.time/None
+``duration``  duration[...]                                        timedelta64[ms], NaT
+``other``     anything else                                        object: JSON values
+============  ===================================================  =======================
+
+A missing value only arrives where the pipeline fills it in (``ServedColumn.nullable``);
+Infinity never does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from mlops_desktop.domain.errors import UserError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from mlops_desktop.domain.model import ModelVersion
+    from mlops_desktop.services.project import Project
+
+log = logging.getLogger(__name__)
+
+PREDICT = "predict"
+PREDICT_PROBA = "predict_proba"
+
+#: What each kind of column is filled with when a spec does not say (``default_column``).
+_DEFAULT_IMPUTE = {
+    "numeric": "median",
+    "boolean": "most_frequent",
+    "datetime": "most_frequent",
+    "text": "none",
+    "categorical": "constant",
+}
+#: Kinds whose transformers take missing values as they are: the encoders treat a missing
+#: category as one more (or unknown) category, and text turns missing into "".
+_MISSING_AS_IS = frozenset({"categorical", "text"})
+#: Estimators that take NaN in their input themselves.
+_NAN_NATIVE = frozenset({"HistGradientBoostingClassifier", "HistGradientBoostingRegressor"})
+
+
+class Predictor(Protocol):
+    """Turns request columns into predictions; made by ``load_predictor``."""
+
+    engine: str  # "scikit-learn", "onnxruntime"
+    reason: str  # one sentence: why this engine serves the version
+    version: ModelVersion
+
+    def predict(self, columns: dict[str, np.ndarray], rows: int, method: str) -> list:
+        """Predictions for ``rows`` rows, as plain JSON values: for ``predict``, class labels
+        in the classes' own type (str, int, bool) or floats for regression; for
+        ``predict_proba``, one list of floats per row, in ``signature.classes`` order."""
+        ...
+
+
+@dataclass(frozen=True)
+class ServedColumn:
+    """One input column as the server parses it."""
+
+    name: str
+    type: str  # the Arrow type it had in training
+    kind: str  # numeric, categorical, datetime, text, boolean
+    family: str  # number, boolean, string, datetime, time, duration, other
+    nullable: bool  # whether the pipeline fills in a missing value
+    whole: bool  # numbers that must be whole (an integer Arrow type)
+
+    def to_json(self) -> dict:
+        return {
+            "name": self.name,
+            "type": self.type,
+            "kind": self.kind,
+            "nullable": self.nullable,
+        }
+
+
+def family_of(arrow_type: str) -> str:
+    t = arrow_type.strip()
+    if (
+        t.startswith(("int", "uint"))
+        or t in ("float", "double", "halffloat")
+        or t.startswith("decimal")
+    ):
+        return "number"
+    if t == "bool":
+        return "boolean"
+    if t in ("string", "large_string", "utf8", "large_utf8") or t.startswith(
+        ("dictionary<values=string,", "dictionary<values=large_string,")
+    ):
+        return "string"
+    if t.startswith(("timestamp", "date")):
+        return "datetime"
+    if t.startswith(("time32", "time64")):
+        return "time"
+    if t.startswith("duration"):
+        return "duration"
+    return "other"
+
+
+def served_columns(version: ModelVersion) -> tuple[ServedColumn, ...]:
+    """The columns a request must carry (the signature's required inputs), in order."""
+    overrides = (version.spec.get("features") or {}).get("columns") or {}
+    estimator = version.estimator
+    columns = []
+    for column in version.signature["inputs"]:
+        if not column["required"]:
+            continue
+        kind = column["kind"]
+        impute = (overrides.get(column["name"]) or {}).get("impute", _DEFAULT_IMPUTE.get(kind))
+        nullable = (
+            impute not in (None, "none") or kind in _MISSING_AS_IS or estimator in (_NAN_NATIVE)
+        )
+        family = family_of(column["type"])
+        columns.append(
+            ServedColumn(
+                name=column["name"],
+                type=column["type"],
+                kind=kind,
+                family=family,
+                nullable=nullable,
+                whole=family == "number" and column["type"].startswith(("int", "uint")),
+            )
+        )
+    return tuple(columns)
+
+
+def methods_of(version: ModelVersion) -> tuple[str, ...]:
+    """The predict methods a version offers: ``predict_proba`` for classifiers only."""
+    if version.task == "regression":
+        return (PREDICT,)
+    return (PREDICT, PREDICT_PROBA)
+
+
+# -- scikit-learn ------------------------------------------------------------------------------
+
+_TIMESTAMP = re.compile(r"timestamp\[(\w+)(?:,\s*tz=([^\]]+))?\]")
+
+
+def _arrow_type(name: str):
+    """The pyarrow type named as signatures record them, or None if it is not a plain one."""
+    import pyarrow as pa
+
+    match = _TIMESTAMP.fullmatch(name.strip())
+    if match:
+        return pa.timestamp(match.group(1), tz=match.group(2))
+    try:
+        return pa.type_for_alias(name.strip())
+    except (ValueError, KeyError):
+        return None
+
+
+class SklearnPredictor:
+    """A version served by scikit-learn itself, from its skops file.
+
+    The columns are put back into a DataFrame with the very types training saw: an Arrow
+    table of the signature's types, converted to pandas the way the training frame was.
+    """
+
+    engine = "scikit-learn"
+
+    def __init__(self, version: ModelVersion, model, reason: str = "served by scikit-learn"):
+        self.version = version
+        self.reason = reason
+        self.model = model
+        self._columns = served_columns(version)
+        self._types = {c.name: _arrow_type(c.type) for c in self._columns}
+        self._classifier = version.task != "regression"
+
+    @classmethod
+    def load(cls, project: Project, version: ModelVersion, **kwargs) -> SklearnPredictor:
+        from mlops_desktop.services.modelfiles import load_model
+
+        return cls(version, load_model(project.file.blobs.get(version.model_sha256)), **kwargs)
+
+    def frame(self, columns: dict[str, np.ndarray], rows: int):
+        """The request's columns as the DataFrame the pipeline was trained on."""
+        import pyarrow as pa
+
+        arrays, names, odd = [], [], {}
+        for column in self._columns:
+            values = columns[column.name]
+            target = self._types[column.name]
+            if column.family == "datetime" and target is not None:
+                array = pa.array(values, type=pa.timestamp("ms"))
+                if getattr(target, "tz", None) is not None:
+                    # The values are UTC: reinterpret them as instants in that zone.
+                    array = array.cast(pa.int64()).cast(pa.timestamp("ms", tz="UTC"))
+            else:
+                try:
+                    array = pa.array(values, from_pandas=True)
+                except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+                    odd[column.name] = values  # e.g. nested values: given as they came
+                    continue
+            if target is not None and array.type != target:
+                # Where a cast is impossible, the pipeline gets the values as parsed.
+                with contextlib.suppress(pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                    array = array.cast(target)
+            arrays.append(array)
+            names.append(column.name)
+        if arrays:
+            frame = pa.Table.from_arrays(arrays, names=names).to_pandas()
+        else:
+            import pandas as pd
+
+            frame = pd.DataFrame(index=range(rows))
+        for name, values in odd.items():
+            frame[name] = values
+        return frame
+
+    def predict(self, columns: dict[str, np.ndarray], rows: int, method: str = PREDICT) -> list:
+        import numpy as np
+
+        check_method(self.version, method, hasattr(self.model, "predict_proba"))
+        frame = self.frame(columns, rows)
+        if method == PREDICT_PROBA:
+            return np.asarray(self.model.predict_proba(frame), dtype=np.float64).tolist()
+        result = np.asarray(self.model.predict(frame))
+        if not self._classifier:
+            result = result.astype(np.float64)
+        return result.tolist()
+
+
+def check_method(version: ModelVersion, method: str, has_probabilities: bool) -> None:
+    """Refuse a prediction method the version cannot answer, the same way for every engine."""
+    if method not in (PREDICT, PREDICT_PROBA):
+        raise UserError(f"{method!r} is not a prediction method: use predict or predict_proba.")
+    if method == PREDICT_PROBA and not has_probabilities:
+        raise UserError(
+            f"{version.label} ({version.estimator}) does not give class probabilities: "
+            "ask for predict."
+        )
+
+
+def load_predictor(project: Project, version: ModelVersion) -> Predictor:
+    """The predictor that serves ``version``: the one place where the engine is chosen.
+
+    Loads the model through ``modelfiles.load_model`` (only trusted types), so call it in the
+    process that serves, never in the GUI's. ONNX when the version converts and agrees with
+    scikit-learn on its hold-out rows; scikit-learn otherwise, with the reason why."""
+    from mlops_desktop.services.onnx import onnx_predictor_for
+
+    sklearn = SklearnPredictor.load(project, version)
+    try:
+        compiled = onnx_predictor_for(project, version, sklearn.model)
+    except Exception as exc:  # the fast path must never keep a version from being served
+        log.exception("ONNX could not be used for %s", version.label)
+        compiled = f"ONNX could not be used ({type(exc).__name__}: {exc}): served by scikit-learn."
+    if isinstance(compiled, str):
+        sklearn.reason = compiled
+        return sklearn
+    return compiled
