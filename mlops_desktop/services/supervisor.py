@@ -13,14 +13,17 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlops_desktop.domain.job import QUEUED, RUNNING
-from mlops_desktop.services.worker import STALE_SECONDS, is_gone
+from mlops_desktop.services.worker import PROCESS_VARIABLE, STALE_SECONDS, is_gone
 
 log = logging.getLogger(__name__)
 
+#: How often ``wait`` looks whether a worker process ended (a cheap waitpid).
+_EXIT_POLL = 0.01
 
 _THREAD_VARIABLES = (
     "OMP_NUM_THREADS",
@@ -59,7 +62,11 @@ class WorkerPool:
         # Share the cores between the workers: numerical libraries otherwise start a thread
         # per core in every worker, and oversubscribed cores make all of them crawl.
         threads = str(max(1, default_size() // max(self.size, 1)))
-        env = {**os.environ, **{name: threads for name in _THREAD_VARIABLES}}
+        env = {
+            **os.environ,
+            **{name: threads for name in _THREAD_VARIABLES},
+            PROCESS_VARIABLE: "1",
+        }
         with errors.open("wb") as sink:
             process = subprocess.Popen(
                 [sys.executable, "-m", "mlops_desktop", "worker", self.project_path],
@@ -146,10 +153,20 @@ class WorkerPool:
                         job.uuid, "The app closed while it ran.", use_retry=False
                     )
 
+    def wait(self, timeout: float) -> None:
+        """Sleep up to ``timeout`` seconds, less if a worker process ends meanwhile: the next
+        tick then starts another for the jobs left, or sees the queue empty, at once."""
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            if any(r.process.poll() is not None for r in self.workers.values()):
+                return
+            time.sleep(min(remaining, _EXIT_POLL) if self.workers else remaining)
+
     def run_until_idle(self, poll: float = 0.2, until=None) -> None:
         """Tick until no job is queued or running (or ``until()`` is true)."""
-        import time
-
         from mlops_desktop.services.project import Project
 
         while True:
@@ -161,4 +178,4 @@ class WorkerPool:
                 break
             if not counts.get(RUNNING) and (paused or not counts.get(QUEUED)) and self.idle():
                 break
-            time.sleep(poll)
+            self.wait(poll)

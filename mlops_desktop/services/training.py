@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import platform
 import time
 from contextlib import nullcontext
+from functools import cache
 from importlib import metadata
 from typing import TYPE_CHECKING
 
-import joblib
 import numpy as np
 
 from mlops_desktop.domain import metrics as m
@@ -41,6 +40,8 @@ IMPORTANCE_COLUMNS = 100
 IMPORTANCE_REPEATS = 5
 IMPORTANCE_BUDGET_SHARE = 0.03
 IMPORTANCE_BUDGET_FLOOR = 0.25
+#: At most this many values (8 MB of floats) in one stacked prediction of permuted rows.
+IMPORTANCE_CELLS = 1_000_000
 ENVIRONMENT_PACKAGES = ("scikit-learn", "numpy", "pandas", "scipy", "pyarrow", "skops", "joblib")
 
 
@@ -103,20 +104,29 @@ def _scoring(names: list[str], state: JobState, total: int, folds: int) -> dict:
     }
 
 
-def environment() -> dict:
-    packages = {}
+@cache
+def _environment() -> tuple:
+    """Python, the platform and the versions of the packages a model depends on: read once a
+    process (looking them up costs milliseconds a job, and a running process keeps the
+    versions it imported)."""
+    packages = []
     for name in ENVIRONMENT_PACKAGES:
         try:
-            packages[name] = metadata.version(name)
+            packages.append((name, metadata.version(name)))
         except metadata.PackageNotFoundError:
-            packages[name] = None
+            packages.append((name, None))
     from mlops_desktop.version import __version__
 
+    return platform.python_version(), platform.platform(), __version__, tuple(packages)
+
+
+def environment() -> dict:
+    python, system, version, packages = _environment()
     return {
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "mlops_desktop": __version__,
-        "packages": packages,
+        "python": python,
+        "platform": system,
+        "mlops_desktop": version,
+        "packages": dict(packages),
     }
 
 
@@ -164,6 +174,26 @@ def _dask(project: Project):
     return _Session(), -1
 
 
+#: The frame of the dataset version the last job trained on, by the version and its parts'
+#: hashes: a worker often runs job after job on the same data, and a version never changes.
+_frames: dict[tuple, object] = {}
+
+
+def _load_frame(datasets, version):
+    """The version's data as a frame, read once for consecutive jobs on the same version.
+
+    Training never changes the frame (the hold-out split copies the rows it takes); only the
+    last one is kept, dropped before another version is read so two never sit in memory.
+    """
+    key = (version.uuid, *version.parts)
+    frame = _frames.get(key)
+    if frame is None:
+        _frames.clear()
+        frame = datasets.load_frame(version)
+        _frames[key] = frame
+    return frame
+
+
 def train(project: Project, job: Job, state: JobState) -> ModelVersion:
     """Run ``job`` and record its model version (raises ``UserError`` for its own faults)."""
     from sklearn.model_selection import cross_validate
@@ -177,7 +207,7 @@ def train(project: Project, job: Job, state: JobState) -> ModelVersion:
         raise UserError(f"The job's dataset is gone: {exc.message}") from None
     state.log(f"Dataset {version.label}: {version.rows:,} rows × {version.columns} columns")
     plan = project.experiments.plan(spec)
-    split = split_holdout(datasets.load_frame(version), spec, plan.task)
+    split = split_holdout(_load_frame(datasets, version), spec, plan.task)
     if split.dropped:
         state.log(f"Left out {split.dropped:,} rows whose target {spec.target!r} is missing")
     X_train, X_test, y_train, y_test = split.X_train, split.X_test, split.y_train, split.y_test
@@ -241,7 +271,11 @@ def train(project: Project, job: Job, state: JobState) -> ModelVersion:
     holdout, plots, classes = measured.metrics, measured.plots, measured.classes
     state.log("Hold-out " + ", ".join(f"{k} {v:.4g}" for k, v in holdout.items() if v is not None))
     state.set_progress(0.9, "Permutation importance")
-    plots["permutation_importance"] = _importance(model, X_test, y_test, seed, fit_seconds, state)
+    plots["permutation_importance"] = _importance(
+        model, measured.prepared, y_test, seed, fit_seconds, state
+    )
+    predict_seconds = measured.predict_seconds
+    del measured  # and the prepared hold-out rows with it, before the model is saved
     if results is not None:
         plots["search"] = m.search_curve(results, names[0])
     signature = signature_of(
@@ -270,7 +304,7 @@ def train(project: Project, job: Job, state: JobState) -> ModelVersion:
             "environment": environment(),
             "seed": seed,
             "fit_seconds": fit_seconds,
-            "predict_seconds": measured.predict_seconds,
+            "predict_seconds": predict_seconds,
             "model_sha256": file.blobs.put(model_bytes, compress=False),
             "plots_sha256": file.blobs.put(json.dumps(m.json_safe(plots)).encode()),
             "search_sha256": (
@@ -297,37 +331,58 @@ def train(project: Project, job: Job, state: JobState) -> ModelVersion:
     return model_version
 
 
-def _score(estimator, X, y) -> float:
-    """What ``estimator.score`` measures (accuracy, or R²), without the input checks that
-    make it cost milliseconds a call: permutation importance calls it a hundred times."""
-    predicted = estimator.predict(X)
-    if hasattr(estimator, "classes_"):
+def _score_of(predicted, y, classifier: bool) -> float:
+    """What ``estimator.score`` gives for these predictions: accuracy, or R²."""
+    if classifier:
         return float(np.mean(predicted == y))
     total = float(np.sum((y - np.mean(y)) ** 2))
     return 1.0 - float(np.sum((y - predicted) ** 2)) / total if total else 0.0
 
 
-def _importance(model, X_test, y_test, seed: int, fit_seconds: float, state) -> dict | None:
+def _score(estimator, X, y) -> float:
+    """What ``estimator.score`` measures (accuracy, or R²), without the input checks that
+    make it cost milliseconds a call."""
+    return _score_of(estimator.predict(X), y, hasattr(estimator, "classes_"))
+
+
+def _permuted_scores(estimator, X, y, classifier: bool, order, columns) -> list[float]:
+    """The score with each of ``columns`` in turn put in ``order`` (the others as they are),
+    from one prediction over all of them stacked: one call instead of one per column, which
+    for a small model is most of what a call costs."""
+    rows = X.shape[0]
+    stacked = np.repeat(X[np.newaxis], len(columns), axis=0)
+    for block, column in enumerate(columns):
+        stacked[block, :, column] = X[order, column]
+    predicted = estimator.predict(stacked.reshape(len(columns) * rows, X.shape[1]))
+    return [
+        _score_of(predicted[block * rows : (block + 1) * rows], y, classifier)
+        for block in range(len(columns))
+    ]
+
+
+def _importance(model, prepared, y_test, seed: int, fit_seconds: float, state) -> dict | None:
     """Permutation importance of the model's input features (after preparation), scored by
     accuracy (classifiers) or R² (regressors) on the hold-out rows, as ``score`` would be.
 
-    It works on the prepared matrix, so each permutation costs one call of the bare estimator
-    rather than of the whole pipeline, and it repeats each shuffle as often as a time budget
-    of about 3 % of the fit (at least a quarter of a second) allows, up to five times.
+    ``prepared`` is the hold-out rows as the final estimator sees them (``measure`` prepared
+    them already), so each permutation costs a prediction of the bare estimator rather than
+    of the whole pipeline. The shuffles are scikit-learn's ``permutation_importance``'s for
+    the same seed (one seed drawn from it, then the same sequence of shuffles for every
+    column), so are the scores; but every column's permutation of one repeat is predicted in
+    a few stacked calls, not one call per column. Shuffles are repeated as often as a time
+    budget of about 3 % of the fit (at least a quarter of a second) allows, up to five times.
     """
-    from sklearn.inspection import permutation_importance
-
     prepare, estimator = model[:-1], model[-1]
     try:
         names = [str(n) for n in prepare.get_feature_names_out()]
     except (AttributeError, ValueError):
         names = None
-    prepared = prepare.transform(X_test)
     if hasattr(prepared, "toarray"):
         if prepared.shape[0] * prepared.shape[1] > 5_000_000:
             state.log("Permutation importance skipped: too many prepared features")
             return None
         prepared = prepared.toarray()
+    prepared = np.asarray(prepared)
     features = prepared.shape[1]
     if features > IMPORTANCE_COLUMNS or len(y_test) < 2:
         state.log(
@@ -341,29 +396,46 @@ def _importance(model, X_test, y_test, seed: int, fit_seconds: float, state) -> 
         )
         prepared, y_test = prepared[keep], y_test.iloc[keep]
     y_values = np.asarray(y_test)
-    started = time.perf_counter()
-    _score(estimator, prepared, y_values)
-    one_call = max(time.perf_counter() - started, 1e-5)
+    classifier = hasattr(estimator, "classes_")
+    rows = prepared.shape[0]
+    # Columns per stacked prediction: all of them, unless that passes IMPORTANCE_CELLS values.
+    # On one thread: two measured no faster even for a 300-tree forest, and a worker shares
+    # the cores with the others.
+    per_call = max(1, IMPORTANCE_CELLS // max(rows * features, 1))
+    groups = [list(range(i, min(i + per_call, features))) for i in range(0, features, per_call)]
     budget = max(IMPORTANCE_BUDGET_FLOOR, IMPORTANCE_BUDGET_SHARE * fit_seconds)
-    repeats = int(min(max(budget // (one_call * features), 1), IMPORTANCE_REPEATS))
-    # Threads, not processes: predictions release the GIL, and a process pool would cost
-    # more to start than the work. One per core this worker may use.
-    threads = max(1, int(os.environ.get("OMP_NUM_THREADS", "0")) or (os.cpu_count() or 1))
-    with joblib.parallel_config(backend="threading", n_jobs=threads):
-        result = permutation_importance(
-            estimator,
-            prepared,
-            y_values,
-            scoring=_score,
-            n_repeats=repeats,
-            random_state=seed,
+    started = time.perf_counter()
+    baseline = _score(estimator, prepared, y_values)
+    random_seed = np.random.RandomState(seed).randint(np.iinfo(np.int32).max + 1)
+    shuffles = np.random.RandomState(random_seed)
+    shuffling, order = np.arange(rows), np.arange(rows)
+    repeats: list[list[float]] = []
+    while len(repeats) < IMPORTANCE_REPEATS:
+        state.check_cancelled()
+        # permutation_importance shuffles its index in place and applies it to the column
+        # as shuffled so far: the column is the original in ``order``.
+        shuffles.shuffle(shuffling)
+        order = order[shuffling]
+        repeats.append(
+            [
+                score
+                for group in groups
+                for score in _permuted_scores(
+                    estimator, prepared, y_values, classifier, order, group
+                )
+            ]
         )
+        spent = time.perf_counter() - started
+        if spent + spent / len(repeats) > budget:
+            break
+    importances = baseline - np.array(repeats).T  # features × repeats, as scikit-learn's
+    mean, std = np.mean(importances, axis=1), np.std(importances, axis=1)
     names = names or [f"feature {i}" for i in range(features)]
-    order = np.argsort(-result.importances_mean)
+    ranked = np.argsort(-mean)
     return {
         "scorer": "score",
-        "repeats": repeats,
-        "features": [names[i] for i in order],
-        "mean": [float(result.importances_mean[i]) for i in order],
-        "std": [float(result.importances_std[i]) for i in order],
+        "repeats": len(repeats),
+        "features": [names[i] for i in ranked],
+        "mean": [float(mean[i]) for i in ranked],
+        "std": [float(std[i]) for i in ranked],
     }

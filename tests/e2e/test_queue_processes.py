@@ -145,3 +145,22 @@ def test_cli_errors(queued):
 
     assert_user_error(run("train", queued, "nope"), "no experiment 'nope'")
     assert_user_error(run("queue", "cancel", queued, "42"), "no job #42")
+
+
+def test_the_pool_stops_waiting_as_soon_as_a_worker_ends(tmp_path):
+    import subprocess
+    import sys
+
+    from mlops_desktop.services.supervisor import _Running
+
+    pool = WorkerPool(str(tmp_path / "none.mlops"), size=1)
+    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(0.3)"])
+    pool.workers[process.pid] = _Running(process, tmp_path / "errors.log")
+    try:
+        started = time.monotonic()
+        pool.wait(30.0)
+        assert time.monotonic() - started < 10  # the exit ended the wait, not the timeout
+        assert process.poll() == 0
+    finally:
+        process.kill()
+        process.wait()

@@ -279,3 +279,107 @@ def test_a_project_that_becomes_read_only_stops_the_worker_with_the_reason(iris,
     monkeypatch.setattr(ProjectFile, "transaction", original)
     assert iris.info().counts["model_versions"] == 0
     assert iris.check().ok
+
+
+def fitted(project, seed=42):
+    """The iris forest's pipeline fitted as training fits it, and its hold-out rows."""
+    from mlops_desktop.domain.pipeline import split_holdout
+
+    spec = ExperimentSpec.from_json(
+        {
+            "name": "forest",
+            "dataset": "iris",
+            "target": "target",
+            "estimator": "RandomForestClassifier",
+            "params": {"n_estimators": 10},
+            "validation": {"seed": seed},
+        }
+    )
+    plan = project.experiments.plan(spec)
+    split = split_holdout(project.datasets.load_frame("iris"), spec, plan.task)
+    return plan.pipeline.fit(split.X_train, split.y_train), split.X_test, split.y_test
+
+
+def test_measuring_scores_what_the_pipeline_predicts(iris):
+    from mlops_desktop.domain import metrics
+
+    model, X, y = fitted(iris)
+    measured = metrics.measure(model, X, y, "multiclass", seed=42)
+    classes = list(model[-1].classes_)
+    expected = metrics.classification_metrics(y, model.predict(X), model.predict_proba(X), classes)
+    assert measured.metrics == expected
+    assert measured.plots == metrics.classification_plots(
+        y, model.predict(X), model.predict_proba(X), classes, 42
+    )
+    assert np.array_equal(measured.prepared, model[:-1].transform(X))
+
+
+@pytest.mark.parametrize("cells", [1_000_000, 1])  # all columns in one prediction, or one each
+def test_permutation_importance_is_scikit_learns_for_the_same_seed(iris, monkeypatch, cells):
+    from sklearn.inspection import permutation_importance
+
+    from mlops_desktop.domain import metrics
+    from mlops_desktop.services import training
+
+    monkeypatch.setattr(training, "IMPORTANCE_CELLS", cells)
+    model, X, y = fitted(iris, seed=7)
+    prepared = metrics.measure(model, X, y, "multiclass", seed=7).prepared
+    ours = training._importance(model, prepared, y, 7, 1000.0, training.JobState())
+    assert ours["repeats"] == training.IMPORTANCE_REPEATS  # a generous budget
+    theirs = permutation_importance(
+        model[-1],
+        prepared,
+        np.asarray(y),
+        scoring=training._score,
+        n_repeats=ours["repeats"],
+        random_state=7,
+    )
+    order = np.argsort(-theirs.importances_mean)
+    names = list(model[:-1].get_feature_names_out())
+    assert ours["features"] == [names[i] for i in order]
+    assert ours["mean"] == [float(v) for v in theirs.importances_mean[order]]
+    assert ours["std"] == [float(v) for v in theirs.importances_std[order]]
+
+
+def test_consecutive_jobs_on_one_dataset_version_read_it_once(iris, monkeypatch):
+    from mlops_desktop.services import training
+    from mlops_desktop.services.datasets import Datasets
+
+    reads = []
+    original = Datasets.load_frame
+
+    def counted(self, ref):
+        reads.append(ref)
+        return original(self, ref)
+
+    monkeypatch.setattr(Datasets, "load_frame", counted)
+    monkeypatch.setattr(training, "_frames", {})
+    save(iris, name="a", validation={"seed": 3})
+    save(iris, name="b", validation={"seed": 3})
+    run_queue(iris)
+    assert len(reads) == 1
+    a, b = iris.file.models.get("a:1"), iris.file.models.get("b:1")
+    assert a.metrics == b.metrics  # the second job trained on the same rows
+
+
+def test_a_worker_process_freezes_its_imports_before_its_first_job_and_at_its_end(
+    iris, monkeypatch
+):
+    import gc
+    import sys
+
+    from mlops_desktop.services import worker
+
+    events = []
+    monkeypatch.setenv(worker.PROCESS_VARIABLE, "1")
+    monkeypatch.setattr(gc, "freeze", lambda: events.append("freeze"))
+    original = worker.Worker.run_job
+    monkeypatch.setattr(
+        worker.Worker, "run_job", lambda self, p, j: events.append("job") or original(self, p, j)
+    )
+    save(iris, name="a")
+    save(iris, name="b")
+    run_queue(iris)
+    assert events == ["freeze", "job", "job", "freeze"]
+    assert all(name in sys.modules for name in worker.TRAINING_MODULES)
+    assert [iris.queue.job(n).status for n in (1, 2)] == ["done", "done"]
