@@ -98,3 +98,67 @@ def test_closing_the_project_stops_its_workers(window, panel, qtbot):
     pool = panel.pool
     window.close_project()
     assert not pool.workers
+
+
+def test_the_poll_reads_the_queue_off_the_gui_thread(panel, project_file, qtbot, monkeypatch):
+    import threading
+
+    from mlops_desktop.services.queue import Queue
+
+    panel.pause_button.setChecked(True)  # nothing starts: the job stays queued
+    readers = []
+    original = Queue.jobs
+
+    def recorded(self):
+        readers.append(threading.current_thread())
+        return original(self)
+
+    monkeypatch.setattr(Queue, "jobs", recorded)
+    with Project.open(project_file) as other:  # queued elsewhere, as by the CLI
+        other.queue.enqueue("second")
+    qtbot.waitUntil(lambda: statuses(panel) == {"second": "queued"}, timeout=10_000)
+    assert readers
+    assert threading.main_thread() not in readers
+
+
+def test_a_poll_read_before_an_action_does_not_undo_what_it_shows(panel):
+    panel.pause_button.setChecked(True)
+    stale = panel._refreshes
+    panel.enqueue("first")
+    panel._show_polled(stale, ([], True))  # read before the job was queued, delivered after
+    assert statuses(panel) == {"first": "queued"}
+    panel._show_polled(panel._refreshes, None)  # the poll thread could not read: read here
+    assert statuses(panel) == {"first": "queued"}
+    panel._show_polled(panel._refreshes, ([], True))
+    assert statuses(panel) == {}
+
+
+def test_showing_the_queue_again_repaints_only_the_rows_that_changed(qapp):
+    from dataclasses import replace
+
+    from mlops_desktop.domain.job import Job
+    from mlops_desktop.qt.models.jobs import JobTableModel
+
+    def job(number, status):
+        return Job(
+            uuid=f"u{number}",
+            number=number,
+            experiment_name="e",
+            spec={},
+            status=status,
+            priority=0,
+            position=float(number),
+            retries_left=0,
+            cancel_requested=False,
+            created_at="2026-01-01T00:00:00.000+00:00",
+            created_by="me",
+            started_at="2026-01-01T00:00:00.000+00:00",
+        )
+
+    jobs = [job(1, "running"), job(2, "queued"), job(3, "queued"), job(4, "done"), job(5, "done")]
+    model = JobTableModel()
+    model.set_jobs(jobs)
+    repainted = []
+    model.dataChanged.connect(lambda first, last: repainted.append((first.row(), last.row())))
+    model.set_jobs([*jobs[:2], replace(jobs[2], priority=3), replace(jobs[3], error="x"), jobs[4]])
+    assert repainted == [(0, 0), (2, 3)]  # the running job's clock, and the two that changed

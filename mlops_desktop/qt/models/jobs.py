@@ -14,7 +14,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor
 
-from mlops_desktop.domain.job import QUEUED, Job, duration_text
+from mlops_desktop.domain.job import QUEUED, RUNNING, Job, duration_text
 
 HEADERS = ("#", "Experiment", "Status", "Progress", "Elapsed", "Left", "Priority", "Result")
 PROGRESS_COLUMN = 3
@@ -25,6 +25,17 @@ _COLOURS = {
     "failed": QColor(220, 53, 69),
     "cancelled": QColor(120, 120, 120),
 }
+
+
+def _runs(rows: list[int]) -> list[tuple[int, int]]:
+    """Sorted row numbers as (first, last) runs of consecutive rows."""
+    runs: list[tuple[int, int]] = []
+    for row in rows:
+        if runs and runs[-1][1] == row - 1:
+            runs[-1] = (runs[-1][0], row)
+        else:
+            runs.append((row, row))
+    return runs
 
 
 class JobTableModel(QAbstractTableModel):
@@ -38,10 +49,17 @@ class JobTableModel(QAbstractTableModel):
     def set_jobs(self, jobs: list[Job]) -> None:
         self.now = datetime.now(UTC)
         if [j.uuid for j in jobs] == [j.uuid for j in self.jobs]:
-            self.jobs = jobs  # same rows: repaint in place, keeping the selection
-            if jobs:
-                last = self.index(len(jobs) - 1, len(HEADERS) - 1)
-                self.dataChanged.emit(self.index(0, 0), last)
+            # Same rows: repaint in place, keeping the selection, and only the rows that
+            # changed (a running job's times change with the clock). A long history of
+            # finished jobs then costs nothing to show again every second.
+            changed = [
+                row
+                for row, (old, new) in enumerate(zip(self.jobs, jobs, strict=True))
+                if new.status == RUNNING or new != old
+            ]
+            self.jobs = jobs
+            for first, last in _runs(changed):
+                self.dataChanged.emit(self.index(first, 0), self.index(last, len(HEADERS) - 1))
             return
         self.beginResetModel()
         self.jobs = jobs

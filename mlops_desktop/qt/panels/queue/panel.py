@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from PySide6.QtCore import QRect, QSettings, Qt, QTimer
+import shiboken6
+from PySide6.QtCore import QRect, QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -92,6 +93,8 @@ class LogDialog(QDialog):
 
 class QueuePanel(Panel):
     title = "Training queue"
+    #: From the poll thread: the refresh count it read the queue for, and (jobs, paused).
+    _polled = Signal(int, object)
 
     def __init__(self, context: ProjectContext, parent: QWidget | None = None):
         super().__init__(context, parent)
@@ -100,6 +103,8 @@ class QueuePanel(Panel):
         self.pool = WorkerPool(str(context.project.path), size=size)
         self._ticker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="queue")
         self._tick: Future | None = None
+        self._refreshes = 0  # a poll read before the latest refresh is out of date
+        self._polled.connect(self._show_polled, Qt.ConnectionType.QueuedConnection)
 
         self.queue_button = QToolButton()
         self.queue_button.setText("Queue experiment")
@@ -186,33 +191,67 @@ class QueuePanel(Panel):
     # -- the live view ---------------------------------------------------------------------------
 
     def poll(self) -> None:
-        """Look after the workers (on a thread of their own: starting one, or waiting for
-        a worker's commit, must not hold up the window), then show the queue as it is."""
-        if not self.context.project.read_only and (self._tick is None or self._tick.done()):
-            self._tick = self._ticker.submit(self.pool.tick)
-        if self._tick is not None and self._tick.done() and self._tick.exception():
+        """Look after the workers and read the queue on a thread of its own (starting a
+        worker, waiting for a worker's commit or reading a long history must not hold up the
+        window); the queue shows when it has been read."""
+        if self._tick is not None and self._tick.done():
             error = self._tick.exception()
             self._tick = None
-            message = (
-                error.message
-                if isinstance(error, UserError)
-                else (
-                    f"Looking after the training workers failed ({type(error).__name__}: {error})."
+            if error is not None:
+                self.context.notifications.show_error(
+                    error.message
+                    if isinstance(error, UserError)
+                    else "Looking after the training workers failed "
+                    f"({type(error).__name__}: {error})."
                 )
-            )
-            self.context.notifications.show_error(message)
         while self.pool.messages:
             self.context.notifications.show_error(self.pool.messages.pop(0))
-        self.refresh()
+        if self._tick is None:
+            self._tick = self._ticker.submit(
+                self._look_after, not self.context.project.read_only, self._refreshes
+            )
+
+    def _look_after(self, writable: bool, refreshes: int) -> None:
+        """On the poll thread: tick the pool, then read the queue with a connection of its
+        own and hand it to the GUI thread (which reads it itself if that fails)."""
+        from mlops_desktop.services.project import Project
+
+        failure = None
+        if writable:
+            try:
+                self.pool.tick()
+            except Exception as exc:  # shown by the next poll; the queue is still read
+                failure = exc
+        try:
+            with Project.open(self.pool.project_path, read_only=True) as project:
+                snapshot = (project.queue.jobs(), project.queue.paused())
+        except Exception:
+            log.debug("could not read the queue of %s here", self.pool.project_path, exc_info=True)
+            snapshot = None
+        if shiboken6.isValid(self):
+            self._polled.emit(refreshes, snapshot)
+        if failure is not None:
+            raise failure
+
+    def _show_polled(self, refreshes: int, snapshot) -> None:
+        if refreshes != self._refreshes:
+            return  # an action has shown a newer queue since
+        if snapshot is None:
+            self.refresh()
+        else:
+            self._show(*snapshot)
 
     def refresh(self) -> None:
+        """Read the queue and show it now (after this window changed it)."""
+        self._refreshes += 1
         queue = self.context.project.queue
-        jobs = queue.jobs()
+        self._show(queue.jobs(), queue.paused())
+
+    def _show(self, jobs: list[Job], paused: bool) -> None:
         selected = self.selected()
         self.model.set_jobs(jobs)
         if selected is not None:
             self.select(selected.number)
-        paused = queue.paused()
         self.pause_button.blockSignals(True)
         self.pause_button.setChecked(paused)
         self.pause_button.setText("Resume queue" if paused else "Pause queue")
