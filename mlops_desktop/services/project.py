@@ -15,6 +15,7 @@ from mlops_desktop.store.compaction import CompactReport
 if TYPE_CHECKING:
     from mlops_desktop.services.datasets import Datasets
     from mlops_desktop.services.experiments import Experiments
+    from mlops_desktop.services.predictionlog import Serving
     from mlops_desktop.services.queue import Queue
     from mlops_desktop.services.registry import Models
 
@@ -90,6 +91,13 @@ class Project:
         from mlops_desktop.services.registry import Models
 
         return Models(self)
+
+    @cached_property
+    def serving(self) -> Serving:
+        """Serving sessions and their prediction logs: what the model server did."""
+        from mlops_desktop.services.predictionlog import Serving
+
+        return Serving(self)
 
     def info(self) -> ProjectInfo:
         row = self.file.project_row()

@@ -389,7 +389,8 @@ class Models:
     # -- lineage --------------------------------------------------------------------------------
 
     def lineage(self, ref: str) -> list[LineageStep]:
-        """Raw file -> dataset versions -> experiment -> job -> this version -> aliases."""
+        """Raw file -> dataset versions -> experiment -> job -> this version -> aliases ->
+        serving sessions (oldest first)."""
         version = self.get(ref)
         steps: list[LineageStep] = []
         datasets = self._project.datasets
@@ -452,6 +453,16 @@ class Models:
             steps.append(
                 LineageStep(
                     "alias", alias.label, f"set by {alias.set_by} {alias.set_at[:10]}", alias.label
+                )
+            )
+        serving = self._file.serving
+        for session in reversed(serving.all(version.uuid)):
+            # A session that followed an alias may have answered with several versions.
+            answered = serving.version_requests(session.uuid)
+            requests = answered.get(version.uuid, 0) if len(answered) > 1 else session.requests
+            steps.append(
+                LineageStep(
+                    "serving_session", session.label_for(requests), session.detail(), session.uuid
                 )
             )
         return steps

@@ -257,6 +257,76 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX evaluations_version ON evaluations (version_uuid, created_at);
         """,
     ),
+    Migration(
+        6,
+        "serving sessions and the prediction log",
+        """
+        -- One run of the model server. The version goes (SET NULL) if it is deleted; the
+        -- labels stay, so the history still says what was served.
+        CREATE TABLE serving_sessions (
+            uuid TEXT PRIMARY KEY,
+            model_version_uuid TEXT REFERENCES model_versions (uuid) ON DELETE SET NULL,
+            version_label TEXT NOT NULL,
+            served_as TEXT NOT NULL,
+            host TEXT NOT NULL,
+            port INTEGER NOT NULL,
+            engine TEXT NOT NULL,
+            engine_reason TEXT NOT NULL DEFAULT '',
+            log_predictions INTEGER NOT NULL CHECK (log_predictions IN (0, 1)),
+            started_at TEXT NOT NULL,
+            started_by TEXT NOT NULL,
+            stopped_at TEXT,
+            last_seen_at TEXT,
+            requests INTEGER NOT NULL DEFAULT 0,
+            errors INTEGER NOT NULL DEFAULT 0,
+            dropped INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX serving_sessions_version ON serving_sessions (model_version_uuid, started_at);
+        -- Every version a session answered with: one, or more when it follows an alias that
+        -- moved while it ran.
+        CREATE TABLE serving_versions (
+            session_uuid TEXT NOT NULL REFERENCES serving_sessions (uuid) ON DELETE CASCADE,
+            version_uuid TEXT NOT NULL REFERENCES model_versions (uuid) ON DELETE CASCADE,
+            first_at TEXT NOT NULL,
+            last_at TEXT NOT NULL,
+            requests INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (session_uuid, version_uuid)
+        ) WITHOUT ROWID;
+        CREATE INDEX serving_versions_version ON serving_versions (version_uuid);
+        -- The prediction log, columnar: each row holds many logged predictions of one session
+        -- and version, as Arrow IPC (level 0: one flush) or Parquet (level 1 and up: merged);
+        -- see store/serving.py. Bounds are ISO 8601 UTC to the microsecond, so that text
+        -- order is time order.
+        CREATE TABLE prediction_batches (
+            id INTEGER PRIMARY KEY,
+            session_uuid TEXT NOT NULL REFERENCES serving_sessions (uuid) ON DELETE CASCADE,
+            model_version_uuid TEXT NOT NULL REFERENCES model_versions (uuid) ON DELETE CASCADE,
+            format TEXT NOT NULL CHECK (format IN ('arrow', 'parquet')),
+            level INTEGER NOT NULL CHECK (level >= 0),
+            first_at TEXT NOT NULL,
+            last_at TEXT NOT NULL,
+            requests INTEGER NOT NULL,
+            rows INTEGER NOT NULL,
+            crc32 INTEGER NOT NULL,
+            data BLOB NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX prediction_batches_version ON prediction_batches (model_version_uuid, last_at);
+        CREATE INDEX prediction_batches_session
+            ON prediction_batches (session_uuid, model_version_uuid, level);
+        -- Requests refused (bad input) or failed: no prediction, so not in the batches.
+        CREATE TABLE serving_errors (
+            id INTEGER PRIMARY KEY,
+            session_uuid TEXT NOT NULL REFERENCES serving_sessions (uuid) ON DELETE CASCADE,
+            request_id TEXT NOT NULL,
+            at TEXT NOT NULL,
+            latency_ms REAL NOT NULL,
+            status INTEGER NOT NULL,
+            message TEXT NOT NULL DEFAULT ''
+        );
+        CREATE INDEX serving_errors_session ON serving_errors (session_uuid, at);
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

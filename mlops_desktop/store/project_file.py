@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from mlops_desktop.store.experiments import ExperimentRepository
     from mlops_desktop.store.jobs import JobRepository
     from mlops_desktop.store.models import ModelRepository
+    from mlops_desktop.store.serving import ServingRepository
     from mlops_desktop.store.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -358,6 +359,12 @@ class ProjectFile:
         from mlops_desktop.store.evaluations import EvaluationRepository
 
         return EvaluationRepository(self)
+
+    @cached_property
+    def serving(self) -> ServingRepository:
+        from mlops_desktop.store.serving import ServingRepository
+
+        return ServingRepository(self)
 
     @cached_property
     def settings(self) -> Settings:

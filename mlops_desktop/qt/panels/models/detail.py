@@ -42,6 +42,7 @@ _KIND_NAMES = {
     "job": "training job",
     "model_version": "model version",
     "alias": "alias",
+    "serving_session": "serving session",
 }
 
 
