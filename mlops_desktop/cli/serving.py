@@ -61,6 +61,13 @@ TOKEN_ENV = "MLOPS_DESKTOP_SERVE_TOKEN"
     help="Also answer requests whose Host header is NAME (a DNS name of this machine); "
     "others are refused, against DNS rebinding.",
 )
+@click.option(
+    "--no-log",
+    "no_log",
+    is_flag=True,
+    help="Do not write the prediction log (each request's inputs, outputs and latency) to "
+    "the project; the session and its request counts are still recorded.",
+)
 def serve_command(
     project: Path,
     model: str,
@@ -71,6 +78,7 @@ def serve_command(
     timeout: float,
     cors_origins: tuple[str, ...],
     allow_hosts: tuple[str, ...],
+    no_log: bool,
 ) -> None:
     """Serve MODEL (MODEL:N, or MODEL@ALIAS to follow the alias) over HTTP, as MLflow does.
 
@@ -92,8 +100,15 @@ def serve_command(
     With MODEL@ALIAS the server checks the project every second and switches to the
     version the alias points at, without dropping requests.
 
-    stdout has JSON lines only: one when serving starts (url, model, engine, reason),
-    then one a second with the last second's requests, errors and p50/p95 latency.
+    Every request (inputs, outputs, latency, version, request id) goes to the project's
+    prediction log, written in batches off the request path, for monitoring; --no-log
+    turns that off.
+
+    \b
+    stdout has JSON lines only: one when serving starts (url, model, engine, reason,
+    session, logging), then one a second with the last second's requests, errors and
+    p50/p95 latency, and one when it stops.
+
     Logs go to the app's log file. Stop with Ctrl+C.
     """
     from mlops_desktop.serving.server import ServeOptions, prepare, run
@@ -108,6 +123,7 @@ def serve_command(
         timeout=timeout,
         cors_origins=cors_origins,
         allow_hosts=allow_hosts,
+        log_predictions=not no_log,
     )
     prepared = prepare(options)
     with contextlib.suppress(KeyboardInterrupt):

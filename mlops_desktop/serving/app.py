@@ -7,8 +7,9 @@ content type, reads the body within the size and time limits, parses it against 
 signature, and predicts through the version's batcher.
 
 A prediction log plugs in as ``settings.prediction_log``: anything with an
-``add(PredictionRecord)`` that returns at once (it must batch its writes off the request
-path). It is called once per answered request with its inputs, outputs, latency and id.
+``add(PredictionRecord)`` and an ``add_error(...)`` that return at once (it must batch its
+writes off the request path). One of them is called once per ``/invocations`` request: with its
+inputs, outputs, latency and id, or with its status and message if it got no prediction.
 """
 
 from __future__ import annotations
@@ -64,6 +65,12 @@ class PredictionRecord:
 class PredictionSink(Protocol):
     def add(self, record: PredictionRecord) -> None:
         """Take a record and return at once (write it later, in batches, elsewhere)."""
+        ...
+
+    def add_error(
+        self, request_id: str, at: float, latency_ms: float, status: int, message: str
+    ) -> None:
+        """Take a request that got no prediction (refused or failed) and return at once."""
         ...
 
 
@@ -164,6 +171,14 @@ def create_app(holder: ModelHolder, settings: Settings) -> Guard:
             parsed = await _parse(body, mime, served, settings.max_body_bytes)
             predictions = await _predict(served, parsed, settings.timeout)
         except ServingError as exc:
+            if settings.prediction_log is not None:
+                latency_ms = (time.perf_counter() - started) * 1000
+                try:
+                    settings.prediction_log.add_error(
+                        request_id, received_at, latency_ms, exc.status, exc.message
+                    )
+                except Exception:
+                    log.exception("the prediction log refused error %s", request_id)
             return _error_response(exc, request_id)
         settings.stats.add_rows(parsed.rows)
         content = _dumps({"predictions": predictions})

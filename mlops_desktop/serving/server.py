@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mlops_desktop.domain.errors import UserError
+from mlops_desktop.domain.errors import ProjectFileError, UserError
 
 log = logging.getLogger("mlops_desktop.serving")
 
@@ -50,6 +50,7 @@ class ServeOptions:
     allow_hosts: tuple[str, ...] = ()
     alias_interval: float = ALIAS_INTERVAL
     stats_interval: float = STATS_INTERVAL
+    log_predictions: bool = True
 
 
 @dataclass
@@ -62,6 +63,8 @@ class Prepared:
     generated_token: bool
     allowed_hosts: frozenset[str]
     log_file: Path | None = None
+    #: Writes the session's prediction log (None: the project could not record a session).
+    prediction_log: object | None = None
     extra: dict = field(default_factory=dict)
 
     @property
@@ -209,6 +212,7 @@ def prepare(options: ServeOptions) -> Prepared:
     sock = bind(options.host, options.port)
     try:
         predictor, alias = _load(options)
+        prediction_log = _open_log(options, predictor, sock.getsockname()[1])
     except BaseException:
         sock.close()
         raise
@@ -221,6 +225,7 @@ def prepare(options: ServeOptions) -> Prepared:
         generated_token=generated,
         allowed_hosts=allowed_hosts(options.host, options.allow_hosts),
         log_file=log_file,
+        prediction_log=prediction_log,
     )
 
 
@@ -244,6 +249,35 @@ def _load(options: ServeOptions):
     )
     alias = options.model.strip() if "@" in options.model else None
     return predictor, alias
+
+
+def _open_log(options: ServeOptions, predictor, port: int):
+    """Record the serving session in the project and open its prediction log (which only
+    counts requests when logging is off). A project that cannot be written serves without a
+    session if the user turned the log off, and is refused otherwise."""
+    from mlops_desktop.services.predictionlog import PredictionLog
+    from mlops_desktop.services.project import Project
+
+    try:
+        with Project.open(options.project) as project:
+            session = project.serving.start_session(
+                predictor.version.uuid,
+                served_as=options.model.strip(),
+                host=options.host,
+                port=port,
+                engine=predictor.engine,
+                engine_reason=predictor.reason,
+                log_predictions=options.log_predictions,
+            )
+    except ProjectFileError as exc:
+        if not options.log_predictions:
+            log.warning("serving without a session: %s", exc.message)
+            return None
+        raise UserError(
+            f"The prediction log cannot be written to this project ({exc.message}): serve "
+            "with --no-log, or from a copy you can write to."
+        ) from None
+    return PredictionLog(options.project, session.uuid)
 
 
 # -- running -----------------------------------------------------------------------------------
@@ -370,9 +404,10 @@ def run(prepared: Prepared, prediction_log=None, lines=None) -> None:
         timeout=options.timeout,
         allowed_hosts=prepared.allowed_hosts,
         cors_origins=tuple(options.cors_origins),
-        prediction_log=prediction_log,
+        prediction_log=prediction_log or prepared.prediction_log,
         stats=stats,
     )
+    session = prepared.prediction_log
     app = create_app(holder, settings)
     try:
         import uvloop
@@ -418,6 +453,8 @@ def run(prepared: Prepared, prediction_log=None, lines=None) -> None:
             "pid": _pid(),
             "docs": prepared.url + "/docs",
             "log": str(prepared.log_file) if prepared.log_file else None,
+            "session": session.session_uuid if session is not None else None,
+            "logging": session is not None and options.log_predictions,
         }
         if prepared.generated_token:
             started["token"] = prepared.token
@@ -451,10 +488,13 @@ def run(prepared: Prepared, prediction_log=None, lines=None) -> None:
         else:
             asyncio.run(main())
     finally:
-        lines.write({"event": "stopped", "model": holder.current.label})
-        lines.close()
         executor.shutdown(wait=False, cancel_futures=True)
         prepared.sock.close()
+        if session is not None:
+            # After the last answer: every request answered is written before "stopped".
+            session.close()
+        lines.write({"event": "stopped", "model": holder.current.label})
+        lines.close()
 
 
 async def _stats_lines(stats, holder, lines, interval: float) -> None:
