@@ -256,16 +256,89 @@ def load_predictor(project: Project, version: ModelVersion) -> Predictor:
 
     Loads the model through ``modelfiles.load_model`` (only trusted types), so call it in the
     process that serves, never in the GUI's. ONNX when the version converts and agrees with
-    scikit-learn on its hold-out rows; scikit-learn otherwise, with the reason why."""
-    from mlops_desktop.services.onnx import onnx_predictor_for
+    scikit-learn on its hold-out rows; scikit-learn otherwise, with the reason why. Where
+    scikit-learn predicted the hold-out rows clearly faster than ONNX (deep forests can), it
+    answers the large requests (``SizeRouter``)."""
+    from mlops_desktop.services.onnx import attempt_onnx
 
     sklearn = SklearnPredictor.load(project, version)
     try:
-        compiled = onnx_predictor_for(project, version, sklearn.model)
+        attempt = attempt_onnx(project, version, sklearn.model)
     except Exception as exc:  # the fast path must never keep a version from being served
         log.exception("ONNX could not be used for %s", version.label)
-        compiled = f"ONNX could not be used ({type(exc).__name__}: {exc}): served by scikit-learn."
-    if isinstance(compiled, str):
-        sklearn.reason = compiled
+        sklearn.reason = (
+            f"ONNX could not be used ({type(exc).__name__}: {exc}): served by scikit-learn."
+        )
         return sklearn
-    return compiled
+    if attempt.predictor is None:
+        sklearn.reason = f"{attempt.clause}: served by scikit-learn."
+        return sklearn
+    return SizeRouter.measured(attempt.predictor, sklearn, attempt.holdout)
+
+
+#: Requests of at least this many rows may go to the other engine; below, the compiled one
+#: answers (a single row is where ONNX is tens of times faster).
+LARGE_REQUEST_ROWS = 500
+#: ONNX keeps the large requests unless scikit-learn took at most this share of its time.
+_CLEARLY_FASTER = 0.85
+
+
+class SizeRouter:
+    """ONNX for small requests, scikit-learn for large ones, when it measured faster on the
+    version's hold-out rows at load: a forest's deep trees can run faster in scikit-learn's
+    tree code than in ONNX Runtime's once there are thousands of rows."""
+
+    def __init__(self, small: Predictor, large: Predictor, reason: str):
+        self.small, self.large = small, large
+        self.engine = small.engine
+        self.version = small.version
+        self.reason = reason
+
+    @classmethod
+    def measured(cls, compiled: Predictor, sklearn: SklearnPredictor, holdout) -> Predictor:
+        """``compiled`` alone, or routed with ``sklearn`` if that was clearly faster on the
+        hold-out rows (too few rows to time fairly: ``compiled`` alone)."""
+        import time
+
+        from mlops_desktop.domain.signature import Signature
+        from mlops_desktop.services.onnx import request_columns
+
+        if holdout is None or len(holdout) < LARGE_REQUEST_ROWS:
+            return compiled
+        signature = Signature.from_json(compiled.version.signature)
+        rows = len(holdout)
+        columns = request_columns(holdout, signature)
+
+        def timing(predictor) -> float:
+            times = []
+            for _ in range(3):
+                started = time.perf_counter()
+                predictor.predict(columns, rows, PREDICT)
+                times.append(time.perf_counter() - started)
+            return sorted(times)[1]
+
+        try:
+            ours, theirs = timing(compiled), timing(sklearn)
+        except Exception:  # timing must never keep the checked engine from serving
+            log.exception("could not time the engines of %s", compiled.version.label)
+            return compiled
+        log.info(
+            "%s on %d hold-out rows: ONNX %.1f ms, scikit-learn %.1f ms",
+            compiled.version.label,
+            rows,
+            ours * 1000,
+            theirs * 1000,
+        )
+        if theirs > _CLEARLY_FASTER * ours:
+            return compiled
+        return cls(
+            compiled,
+            sklearn,
+            f"{compiled.reason.rstrip('.')}. Requests of {LARGE_REQUEST_ROWS:,} rows or more "
+            f"go to scikit-learn, which predicted the {rows:,} hold-out rows in "
+            f"{theirs * 1000:.0f} ms against ONNX's {ours * 1000:.0f} ms.",
+        )
+
+    def predict(self, columns: dict[str, np.ndarray], rows: int, method: str = PREDICT) -> list:
+        chosen = self.large if rows >= LARGE_REQUEST_ROWS else self.small
+        return chosen.predict(columns, rows, method)

@@ -2,8 +2,10 @@
 answers on its hold-out rows."""
 
 import json
+import time
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from mlops_desktop.domain.errors import UserError
@@ -11,6 +13,8 @@ from mlops_desktop.domain.experiment import ExperimentSpec
 from mlops_desktop.domain.pipeline import split_holdout
 from mlops_desktop.services import modelfiles
 from mlops_desktop.services.predictors import (
+    LARGE_REQUEST_ROWS,
+    SizeRouter,
     SklearnPredictor,
     load_predictor,
     methods_of,
@@ -112,3 +116,49 @@ def test_a_model_file_with_an_untrusted_type_is_refused(served_project):
         version = project.models.get("flowers:1")
     with pytest.raises(UserError, match="not trusted"):
         SklearnPredictor(version, modelfiles.load_model(hostile))
+
+
+class Timed:
+    """A predictor that takes ``seconds`` a call and says which it is."""
+
+    engine = "timed"
+    reason = "Checked on the hold-out rows."
+
+    def __init__(self, version, name: str, seconds: float):
+        self.version, self.name, self.seconds = version, name, seconds
+        self.calls: list[int] = []
+
+    def predict(self, columns, rows, method="predict"):
+        time.sleep(self.seconds)
+        self.calls.append(rows)
+        return [self.name] * rows
+
+
+@pytest.fixture
+def many_rows(served_project):
+    with Project.open(served_project, read_only=True) as project:
+        version = project.models.get("churn:1")
+        rows = holdout(project, version)
+    return version, pd.concat([rows] * (1 + LARGE_REQUEST_ROWS // len(rows)), ignore_index=True)
+
+
+def test_large_requests_go_to_the_engine_that_was_clearly_faster(many_rows):
+    version, rows = many_rows
+    compiled, sklearn = Timed(version, "onnx", 0.03), Timed(version, "sklearn", 0.001)
+    routed = SizeRouter.measured(compiled, sklearn, rows)
+    assert isinstance(routed, SizeRouter)
+    assert routed.engine == "timed"
+    assert f"{len(rows):,} hold-out rows" in routed.reason
+    assert routed.predict({}, 1) == ["onnx"]
+    assert routed.predict({}, LARGE_REQUEST_ROWS - 1)[0] == "onnx"
+    assert routed.predict({}, LARGE_REQUEST_ROWS)[0] == "sklearn"
+
+
+def test_the_compiled_engine_keeps_everything_when_not_slower(many_rows):
+    version, rows = many_rows
+    compiled, sklearn = Timed(version, "onnx", 0.001), Timed(version, "sklearn", 0.03)
+    assert SizeRouter.measured(compiled, sklearn, rows) is compiled
+    # Too few rows to time fairly: not even measured.
+    fresh = Timed(version, "onnx", 0.03)
+    assert SizeRouter.measured(fresh, sklearn, rows.head(10)) is fresh
+    assert fresh.calls == []
