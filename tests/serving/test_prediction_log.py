@@ -18,6 +18,20 @@ ROW = ROWS[0]
 
 
 @pytest.fixture
+def started(serving_home):
+    """Start servers that are stopped after the test, passed or failed."""
+    servers = []
+
+    def start(*args):
+        servers.append(ServerProcess(list(args), serving_home))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
 def project_copy(served_project, tmp_path):
     """A project of this test's own: the sessions and logs of one test stay out of others."""
     copy = tmp_path / "copy.mlops"
@@ -29,8 +43,8 @@ def post(client, rows):
     return client.post("/invocations", json={"dataframe_records": rows})
 
 
-def test_every_answered_and_refused_request_is_logged_by_a_clean_stop(project_copy, serving_home):
-    server = ServerProcess([project_copy, "churn:1"], serving_home)
+def test_every_answered_and_refused_request_is_logged_by_a_clean_stop(project_copy, started):
+    server = started(project_copy, "churn:1")
     assert server.started["logging"] is True
     session_uuid = server.started["session"]
     with httpx.Client(base_url=server.url, timeout=10) as client:
@@ -62,8 +76,8 @@ def test_every_answered_and_refused_request_is_logged_by_a_clean_stop(project_co
     assert "serving.stopped" in events
 
 
-def test_with_no_log_requests_are_counted_not_logged(project_copy, serving_home):
-    server = ServerProcess([project_copy, "churn:1", "--no-log"], serving_home)
+def test_with_no_log_requests_are_counted_not_logged(project_copy, started):
+    server = started(project_copy, "churn:1", "--no-log")
     assert server.started["logging"] is False
     with httpx.Client(base_url=server.url, timeout=10) as client:
         for _ in range(5):
@@ -78,8 +92,8 @@ def test_with_no_log_requests_are_counted_not_logged(project_copy, serving_home)
     assert frame.empty
 
 
-def test_a_killed_server_leaves_a_consistent_project(project_copy, serving_home):
-    server = ServerProcess([project_copy, "churn:1"], serving_home)
+def test_a_killed_server_leaves_a_consistent_project(project_copy, started):
+    server = started(project_copy, "churn:1")
     with httpx.Client(base_url=server.url, timeout=10) as client:
         for _ in range(20):
             assert post(client, [ROW]).status_code == 200
