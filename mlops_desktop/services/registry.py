@@ -17,6 +17,7 @@ from mlops_desktop.domain.errors import UserError
 from mlops_desktop.domain.gates import Gate, GateResult, check_metric_names, parse_gates
 from mlops_desktop.domain.lineage import LineageStep
 from mlops_desktop.domain.model import Alias, Evaluation, ModelVersion, Promotion
+from mlops_desktop.domain.serving import RUNNING
 from mlops_desktop.domain.signature import Signature
 from mlops_desktop.domain.tasks import TaskState
 
@@ -366,7 +367,8 @@ class Models:
     # -- deleting -------------------------------------------------------------------------------
 
     def delete(self, ref: str) -> str:
-        """Delete one version; refused while an alias points at it. Returns its label."""
+        """Delete one version; refused while an alias points at it or a server serves it.
+        Returns its label."""
         version = self.get(ref)
         with self._file.transaction():
             aliases = self._file.aliases.of_version(version.uuid)
@@ -376,6 +378,17 @@ class Models:
                     f"{version.label} cannot be deleted while {names} "
                     f"{'points' if len(aliases) == 1 else 'point'} at it: move or remove "
                     "the alias first."
+                )
+            # A server following an alias is covered above: it serves what the alias names.
+            serving = [
+                s
+                for s in self._file.serving.all(version.uuid)
+                if s.state() == RUNNING and s.served_as == version.label
+            ]
+            if serving:
+                raise UserError(
+                    f"{version.label} cannot be deleted while it is served at "
+                    f"{', '.join(s.url for s in serving)}: stop the server first."
                 )
             self._repo.delete(version.uuid)
             self._file.events.record(
