@@ -35,6 +35,7 @@ class ProjectContext(QObject):
         self.runner = runner
         self.notifications = notifications
         self._data_version = project.file.data_version()
+        self._history_mark = project.file.history_mark()
         self._timer = QTimer(self)
         self._timer.setInterval(POLL_MS)
         self._timer.timeout.connect(self._poll)
@@ -42,6 +43,10 @@ class ProjectContext(QObject):
 
     def mark_changed(self) -> None:
         """Call after this window wrote to the project (its own writes are not polled)."""
+        try:
+            self._history_mark = self.project.file.history_mark()
+        except sqlite3.Error:
+            log.exception("could not read the history of %s", self.project.path)
         self.changed.emit()
 
     def close(self) -> None:
@@ -52,9 +57,15 @@ class ProjectContext(QObject):
     def _poll(self) -> None:
         try:
             version = self.project.file.data_version()
+            if version == self._data_version:
+                return
+            self._data_version = version
+            # Another connection committed; a running server commits its prediction log
+            # every second, which no panel shows: only a change in the history counts.
+            mark = self.project.file.history_mark()
         except sqlite3.Error:
             log.exception("could not poll %s for changes", self.project.path)
             return
-        if version != self._data_version:
-            self._data_version = version
+        if mark != self._history_mark:
+            self._history_mark = mark
             self.changed.emit()

@@ -279,6 +279,12 @@ class ProjectFile:
         """Changes whenever another connection commits to the file (cheap to poll)."""
         return self.conn.execute("PRAGMA data_version").fetchone()[0]
 
+    def history_mark(self) -> int:
+        """Grows with every change people see: each one records an event in its own
+        transaction. A server's prediction log (written every second) and a job's progress
+        do not, so they leave it as it is."""
+        return self.conn.execute("SELECT IFNULL(MAX(id), 0) FROM events").fetchone()[0]
+
     def project_row(self) -> dict:
         row = self.conn.execute(
             "SELECT uuid, name, created_at, created_by FROM project WHERE id = 1"
