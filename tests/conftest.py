@@ -29,3 +29,16 @@ def project(project_path):
 
     with Project.create(project_path) as created:
         yield created
+
+
+@pytest.fixture(scope="session")
+def served_project(tmp_path_factory):
+    """A project with models to serve (see ``tests.serving.conftest.build_served_project``),
+    built once for the session: the serving, services and Qt tests share it."""
+    from tests.serving.conftest import build_served_project
+
+    home = tmp_path_factory.mktemp("serving-home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLOPS_DESKTOP_HOME", str(home))
+        patch.setenv("MLOPS_DESKTOP_USER", "tester")
+        return build_served_project(tmp_path_factory.mktemp("served") / "served.mlops")

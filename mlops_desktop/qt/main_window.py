@@ -57,6 +57,7 @@ _PANEL_OF = {
     "experiment": "experiments",
     "job": "training-queue",
     "model_version": "models",
+    "serving_session": "serving",
 }
 
 

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import json
-import os
 import queue
 import socket
-import subprocess
-import sys
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from mlops_desktop.services import servers
 from tests.services.test_training import run_queue, save, train_flowers
 
 CHURN_COLUMNS = ("tenure", "monthly", "plan", "region", "autopay", "signup")
@@ -70,53 +66,28 @@ def build_served_project(path: Path) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def served_project(tmp_path_factory) -> Path:
-    home = tmp_path_factory.mktemp("serving-home")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MLOPS_DESKTOP_HOME", str(home))
-        patch.setenv("MLOPS_DESKTOP_USER", "tester")
-        return build_served_project(tmp_path_factory.mktemp("served") / "served.mlops")
-
-
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
 
 
-class ServerProcess:
-    """``python -m mlops_desktop serve ...`` with its stdout's JSON lines collected."""
+class ServerProcess(servers.ServerProcess):
+    """``python -m mlops_desktop serve ...`` on a free port, its JSON lines also queued."""
 
     def __init__(self, args, home: Path, env: dict | None = None, wait: float = 60.0):
-        self.port = free_port()
-        command = [sys.executable, "-m", "mlops_desktop", "serve", *map(str, args)]
-        if "--port" not in args:
-            command += ["--port", str(self.port)]
-        self.process = subprocess.Popen(
-            command,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env={
-                **os.environ,
-                "MLOPS_DESKTOP_HOME": str(home),
-                "MLOPS_DESKTOP_USER": "tester",
-                **(env or {}),
-            },
-        )
+        args = [str(arg) for arg in args]
         self.lines: queue.Queue = queue.Queue()
-        self.all_lines: list[dict] = []
-        threading.Thread(target=self._read, daemon=True).start()
+        given = "--port" in args
+        super().__init__(
+            args[0],
+            args[1],
+            port=None if given else free_port(),
+            extra_args=args[2:],
+            env={"MLOPS_DESKTOP_HOME": str(home), "MLOPS_DESKTOP_USER": "tester", **(env or {})},
+            on_line=self.lines.put,
+        )
         self.started = self.next_event("serving", wait)
-        self.url = self.started["url"]
-
-    def _read(self) -> None:
-        for line in self.process.stdout:
-            payload = json.loads(line)
-            self.all_lines.append(payload)
-            self.lines.put(payload)
-        self.lines.put(None)
 
     def next_event(self, event: str, timeout: float = 10.0) -> dict:
         deadline = time.monotonic() + timeout
@@ -126,23 +97,9 @@ class ServerProcess:
             except queue.Empty:
                 raise AssertionError(f"no {event!r} line within {timeout} s") from None
             if line is None:
-                raise AssertionError(
-                    f"the server ended (exit {self.process.wait()}): {self.process.stderr.read()}"
-                )
+                raise AssertionError(f"the server ended (exit {self.returncode}): {self.stderr}")
             if line.get("event") == event:
                 return line
-
-    def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.terminate()
-        try:
-            code = self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            code = self.process.wait()
-        self.process.stdout.close()
-        self.process.stderr.close()
-        return code
 
 
 @pytest.fixture(scope="session")

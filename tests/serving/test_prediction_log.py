@@ -1,8 +1,8 @@
 """A real server writes its session and every request to the project's prediction log."""
 
 import os
-import shutil
 import signal
+import sqlite3
 import time
 
 import httpx
@@ -35,7 +35,11 @@ def started(serving_home):
 def project_copy(served_project, tmp_path):
     """A project of this test's own: the sessions and logs of one test stay out of others."""
     copy = tmp_path / "copy.mlops"
-    shutil.copyfile(served_project, copy)
+    # The backup API: other tests' servers may be writing to the shared project meanwhile.
+    with sqlite3.connect(served_project) as source, sqlite3.connect(copy) as target:
+        source.backup(target)
+    source.close()
+    target.close()
     return copy
 
 
@@ -86,7 +90,7 @@ def test_with_no_log_requests_are_counted_not_logged(project_copy, started):
     with Project.open(project_copy, read_only=True) as project:
         session = project.serving.session(server.started["session"])
         version = project.models.get("churn:1")
-        frame = project.serving.predictions_frame(version.uuid)
+        frame = project.serving.predictions_frame(version.uuid, session_uuid=session.uuid)
     assert session.requests == 5
     assert not session.log_predictions
     assert frame.empty
@@ -103,7 +107,9 @@ def test_a_killed_server_leaves_a_consistent_project(project_copy, started):
     with Project.open(project_copy) as project:
         assert project.check().ok
         version = project.models.get("churn:1")
-        logged = project.serving.predictions_frame(version.uuid)
+        logged = project.serving.predictions_frame(
+            version.uuid, session_uuid=server.started["session"]
+        )
     assert len(logged) == 20
 
 

@@ -63,6 +63,12 @@ PANELS: tuple[PanelSpec, ...] = (
         "mlops_desktop.qt.panels.models.panel",
         "ModelsPanel",
     ),
+    PanelSpec(
+        "Serving",
+        QStyle.StandardPixmap.SP_DriveNetIcon,
+        "mlops_desktop.qt.panels.serving.panel",
+        "ServingPanel",
+    ),
 )
 
 __all__ = ["PANELS", "Panel", "PanelSpec"]
