@@ -150,7 +150,7 @@ def test_a_version_an_alias_points_at_cannot_be_deleted(registry):
 def test_a_version_being_served_cannot_be_deleted(registry):
     serving = registry.serving
     session = serving.start_session("flowers:2", host="127.0.0.1", port=5123)
-    with pytest.raises(UserError, match="while it is served at http://127.0.0.1:5123"):
+    with pytest.raises(UserError, match=r"while it is served at http://127\.0\.0\.1:5123"):
         registry.models.delete("flowers:2")
     assert [v.label for v in registry.models.list()] == ["flowers:1", "flowers:2"]
     serving.stop_session(session.uuid)
