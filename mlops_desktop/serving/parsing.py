@@ -241,13 +241,15 @@ def _from_split(value, columns):
     width = len(names)
     if width == 1 and all(not isinstance(row, list | dict) for row in data):
         data = [[row] for row in data]  # one column may be given as a flat list, as in pandas
-    for i, row in enumerate(data):
-        if not isinstance(row, list) or len(row) != width:
-            shape = f"{len(row)} values" if isinstance(row, list) else _json_kind(row, True)
-            raise bad_request(
-                f"dataframe_split.data row {i + 1} has {shape}; every row needs {width} values, "
-                "one per column."
-            )
+    # Checked with C-level passes over the rows; the loop only finds which row is wrong.
+    if not (set(map(type, data)) <= {list} and set(map(len, data)) <= {width}):
+        for i, row in enumerate(data):
+            if not isinstance(row, list) or len(row) != width:
+                shape = f"{len(row)} values" if isinstance(row, list) else _json_kind(row, True)
+                raise bad_request(
+                    f"dataframe_split.data row {i + 1} has {shape}; every row needs {width} "
+                    "values, one per column."
+                )
     index = value.get("index")
     if index is not None and (not isinstance(index, list) or len(index) != len(data)):
         raise bad_request(f"dataframe_split.index must list one label per row ({len(data)} rows).")
@@ -256,12 +258,15 @@ def _from_split(value, columns):
         if name in positions and any(c.name == name for c in columns):
             raise bad_request(f"Column {name!r} appears twice in dataframe_split.columns.")
         positions.setdefault(name, position)
-    arrays = {}
     for column in columns:
-        position = positions.get(column.name)
-        if position is None:
+        if column.name not in positions:
             raise _missing(column, names)
-        arrays[column.name] = convert([row[position] for row in data], column)
+    # One transposing pass (in C) gives every column at once.
+    transposed = list(zip(*data, strict=True)) if data else [() for _ in names]
+    arrays = {
+        column.name: convert(list(transposed[positions[column.name]]), column)
+        for column in columns
+    }
     return arrays, len(data)
 
 
