@@ -264,8 +264,7 @@ def _from_split(value, columns):
     # One transposing pass (in C) gives every column at once.
     transposed = list(zip(*data, strict=True)) if data else [() for _ in names]
     arrays = {
-        column.name: convert(list(transposed[positions[column.name]]), column)
-        for column in columns
+        column.name: convert(list(transposed[positions[column.name]]), column) for column in columns
     }
     return arrays, len(data)
 
