@@ -121,6 +121,8 @@ class Measured:
     #: ``X`` as the pipeline's final estimator saw it (after every preparation step), for
     #: what else is measured on the same rows (permutation importance).
     prepared: object = field(default=None, repr=False, compare=False)
+    #: What the model predicted for ``X``: the model's reference keeps their distribution.
+    predicted: object = field(default=None, repr=False, compare=False)
 
 
 def measure(model, X, y, task: str, seed: int, plots: bool = True) -> Measured:
@@ -147,6 +149,7 @@ def measure(model, X, y, task: str, seed: int, plots: bool = True) -> Measured:
             [],
             predict_seconds,
             prepared,
+            predicted,
         )
     proba = final.predict_proba(prepared) if hasattr(final, "predict_proba") else None
     return Measured(
@@ -155,6 +158,7 @@ def measure(model, X, y, task: str, seed: int, plots: bool = True) -> Measured:
         classes,
         predict_seconds,
         prepared,
+        predicted,
     )
 
 

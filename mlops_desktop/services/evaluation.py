@@ -20,6 +20,8 @@ from mlops_desktop.domain.signature import Signature
 from mlops_desktop.domain.tasks import SubTask, TaskState
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from mlops_desktop.domain.dataset import DatasetVersion
     from mlops_desktop.services.project import Project
 
@@ -58,6 +60,35 @@ def recipe_for(
     return own, f"the {len(own)} cleaning steps that made {source} applied to {data.label}"
 
 
+def prepared_data(
+    project: Project, version: ModelVersion, data: DatasetVersion, recipe: str, state: TaskState
+) -> tuple[pd.DataFrame, list, str]:
+    """``data`` as ``version`` needs it: loaded, through the recipe ``recipe`` chooses (see
+    ``recipe_for``), and checked to hold every input the version needs. Returns the frame,
+    the recipe steps applied and why."""
+    steps, why = recipe_for(project, version, data, recipe)
+    state.set_progress(0.02, f"Loading {data.label}")
+    frame = project.datasets.load_frame(data)
+    if steps:
+        state.check_cancelled()
+        try:
+            frame, _ = apply_recipe(frame, recipe_from_json(steps), SubTask(state, 0.1, 0.4))
+        except UserError as exc:
+            raise UserError(
+                f"{data.label} does not fit the recipe that prepared {version.label}'s training "
+                f"data ({exc.message.rstrip('.')}). If it is prepared already, use the "
+                "recipe choice 'none'."
+            ) from None
+    required = Signature.from_json(version.signature).required
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise UserError(
+            f"{data.label} lacks {', '.join(repr(c) for c in missing)}, which "
+            f"{version.label} needs ({why}): choose data with the columns it was trained on."
+        )
+    return frame, steps, why
+
+
 def evaluate(
     project: Project,
     ref: str,
@@ -72,31 +103,12 @@ def evaluate(
     started = time.perf_counter()
     version = project.models.get(ref)
     data = project.datasets.get(dataset_ref)
-    steps, why = recipe_for(project, version, data, recipe)
-    state.set_progress(0.02, f"Loading {data.label}")
-    frame = project.datasets.load_frame(data)
-    if steps:
-        state.check_cancelled()
-        try:
-            frame, _ = apply_recipe(frame, recipe_from_json(steps), SubTask(state, 0.1, 0.4))
-        except UserError as exc:
-            raise UserError(
-                f"{data.label} does not fit the recipe that prepared {version.label}'s training "
-                f"data ({exc.message.rstrip('.')}). If it is prepared already, evaluate with "
-                "the recipe choice 'none'."
-            ) from None
+    frame, steps, why = prepared_data(project, version, data, recipe, state)
     target = version.spec["target"]
     if target not in frame.columns:
         raise UserError(
             f"{data.label} has no column {target!r}, the target {version.label} predicts, so "
             "there is nothing to score its predictions against: choose data that has it."
-        )
-    required = Signature.from_json(version.signature).required
-    missing = [c for c in required if c not in frame.columns]
-    if missing:
-        raise UserError(
-            f"{data.label} lacks {', '.join(repr(c) for c in missing)}, which "
-            f"{version.label} needs ({why}): choose data with the columns it was trained on."
         )
     frame = frame[frame[target].notna()]
     if frame.empty:

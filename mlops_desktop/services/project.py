@@ -15,6 +15,7 @@ from mlops_desktop.store.compaction import CompactReport
 if TYPE_CHECKING:
     from mlops_desktop.services.datasets import Datasets
     from mlops_desktop.services.experiments import Experiments
+    from mlops_desktop.services.monitoring import Monitoring
     from mlops_desktop.services.predictionlog import Serving
     from mlops_desktop.services.queue import Queue
     from mlops_desktop.services.registry import Models
@@ -98,6 +99,14 @@ class Project:
         from mlops_desktop.services.predictionlog import Serving
 
         return Serving(self)
+
+    @cached_property
+    def monitoring(self) -> Monitoring:
+        """Drift of served traffic or new data against a version's reference, the service
+        level, thresholds and alerts."""
+        from mlops_desktop.services.monitoring import Monitoring
+
+        return Monitoring(self)
 
     def info(self) -> ProjectInfo:
         row = self.file.project_row()

@@ -1,8 +1,9 @@
 """Training one job: fit the spec's pipeline (or search), measure it, and record a version.
 
 Everything a finished job produces is written in one transaction: the model (skops), the
-search table, plot data, metrics, signature and environment, the version row and the job's
-end. The same spec and seed give the same metrics: every random choice is seeded.
+search table, plot data, metrics, signature and environment, the reference monitoring
+compares new data with, the version row and the job's end. The same spec and seed give the
+same metrics: every random choice is seeded.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from mlops_desktop.domain.model import ModelVersion
 from mlops_desktop.domain.pipeline import scorers, split_holdout, splitter
 from mlops_desktop.domain.signature import signature_of
 from mlops_desktop.services.modelfiles import dump_model
+from mlops_desktop.services.monitoring import reference_of, store_reference
 
 if TYPE_CHECKING:
     from mlops_desktop.services.project import Project
@@ -274,13 +276,14 @@ def train(project: Project, job: Job, state: JobState) -> ModelVersion:
     plots["permutation_importance"] = _importance(
         model, measured.prepared, y_test, seed, fit_seconds, state
     )
-    predict_seconds = measured.predict_seconds
+    predict_seconds, predicted = measured.predict_seconds, measured.predicted
     del measured  # and the prepared hold-out rows with it, before the model is saved
     if results is not None:
         plots["search"] = m.search_curve(results, names[0])
     signature = signature_of(
         datasets.profile(version), plan.columns, plan.task, spec.target, classes
     )
+    reference = reference_of(X_train, signature, predicted)
     state.check_cancelled()
     state.set_progress(0.95, "Saving the model")
     model_bytes = dump_model(model)
@@ -314,6 +317,7 @@ def train(project: Project, job: Job, state: JobState) -> ModelVersion:
             ),
         }
         model_version = file.models.add(spec.model, **fields)
+        store_reference(file, model_version.uuid, reference, "training")
         file.jobs.finish(job.uuid, model_version.uuid)
         state.log(f"Saved {model_version.label}")
         file.jobs.append_log(job.uuid, "".join(state.lines))

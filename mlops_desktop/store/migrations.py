@@ -327,6 +327,32 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX serving_errors_session ON serving_errors (session_uuid, at);
         """,
     ),
+    Migration(
+        7,
+        "model references and monitoring alerts",
+        """
+        -- What a version's training data and predictions looked like (JSON in a blob; see
+        -- domain/drift.py): made when it is trained, or on demand for older versions.
+        CREATE TABLE model_references (
+            version_uuid TEXT PRIMARY KEY REFERENCES model_versions (uuid) ON DELETE CASCADE,
+            sha256 TEXT NOT NULL REFERENCES blobs (sha256),
+            source TEXT NOT NULL,
+            rows INTEGER NOT NULL,
+            created_at TEXT NOT NULL
+        ) WITHOUT ROWID;
+        -- Thresholds crossed and not yet back under, so that an alert is recorded once per
+        -- crossing and not on every look. scope: 'served', or 'dataset' with its version.
+        CREATE TABLE monitoring_alerts (
+            version_uuid TEXT NOT NULL REFERENCES model_versions (uuid) ON DELETE CASCADE,
+            scope TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            measure TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('amber', 'red')),
+            since TEXT NOT NULL,
+            PRIMARY KEY (version_uuid, scope, subject, measure)
+        ) WITHOUT ROWID;
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from mlops_desktop.store.experiments import ExperimentRepository
     from mlops_desktop.store.jobs import JobRepository
     from mlops_desktop.store.models import ModelRepository
+    from mlops_desktop.store.monitoring import MonitoringRepository
     from mlops_desktop.store.serving import ServingRepository
     from mlops_desktop.store.settings import Settings
 
@@ -371,6 +372,12 @@ class ProjectFile:
         from mlops_desktop.store.serving import ServingRepository
 
         return ServingRepository(self)
+
+    @cached_property
+    def monitoring(self) -> MonitoringRepository:
+        from mlops_desktop.store.monitoring import MonitoringRepository
+
+        return MonitoringRepository(self)
 
     @cached_property
     def settings(self) -> Settings:
