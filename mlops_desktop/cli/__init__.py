@@ -3,7 +3,15 @@
 Each module registers one area's commands on the group in ``base``.
 """
 
-from mlops_desktop.cli import data, experiments, models, project, serving, training  # noqa: F401
+from mlops_desktop.cli import (  # noqa: F401
+    data,
+    experiments,
+    models,
+    monitoring,
+    project,
+    serving,
+    training,
+)
 from mlops_desktop.cli.base import cli, main
 
 __all__ = ["cli", "main"]

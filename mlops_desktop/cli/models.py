@@ -22,6 +22,16 @@ def _open(project: Path, read_only: bool = True):
     return Project.open(existing_project(project), read_only=read_only)
 
 
+recipe_option = click.option(
+    "--recipe",
+    type=click.Choice(["auto", "own", "none"]),
+    default="auto",
+    show_default=True,
+    help="auto: imported data first goes through the recipe that prepared the version's "
+    "training data; own: always; none: use DATASET as it is.",
+)
+
+
 def _number(value) -> str:
     return "-" if value is None else f"{value:.4g}"
 
@@ -220,14 +230,7 @@ def models_gates_command(
 @click.argument("project", type=click.Path(path_type=Path))
 @click.argument("version")
 @click.argument("dataset")
-@click.option(
-    "--recipe",
-    type=click.Choice(["auto", "own", "none"]),
-    default="auto",
-    show_default=True,
-    help="auto: imported data first goes through the recipe that prepared the version's "
-    "training data; own: always; none: use DATASET as it is.",
-)
+@recipe_option
 @json_option
 def models_evaluate_command(
     project: Path, version: str, dataset: str, recipe: str, as_json: bool
