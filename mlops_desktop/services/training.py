@@ -8,9 +8,12 @@ same metrics: every random choice is seeded.
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import platform
+import sys
+import threading
 import time
 from contextlib import nullcontext
 from functools import cache
@@ -176,6 +179,27 @@ def _dask(project: Project):
     return _Session(), -1
 
 
+def import_beside(name: str) -> None:
+    """Import module ``name`` on a thread of its own, unless it is imported already.
+
+    Saving a model needs skops, whose import (it lists the types it trusts by importing all
+    of scikit-learn) takes a second or more: started just before the fit, which runs in
+    compiled code that mostly releases the GIL, that second passes beside the fit rather
+    than after it. The job's own import, when it saves, waits for this one to finish. Called
+    once the pipeline is built, so the thread never imports what the fit is importing.
+    """
+    if name in sys.modules:
+        return
+
+    def run() -> None:
+        try:
+            importlib.import_module(name)
+        except ImportError:  # the job's own import says what is wrong, where it happens
+            log.debug("could not import %s beside the fit", name, exc_info=True)
+
+    threading.Thread(target=run, name=f"import {name}", daemon=True).start()
+
+
 #: The frame of the dataset version the last job trained on, by the version and its parts'
 #: hashes: a worker often runs job after job on the same data, and a version never changes.
 _frames: dict[tuple, object] = {}
@@ -222,6 +246,7 @@ def train(project: Project, job: Job, state: JobState) -> ModelVersion:
     estimator = plan.estimator
     search = spec.search.strategy != "none"
     state.check_cancelled()
+    import_beside("skops.io")
     started = time.perf_counter()
     with session:
         if search:

@@ -40,9 +40,9 @@ EXIT_CANCELLED = 3
 #: Set (to "1") in the environment of the worker processes the pool starts: their process
 #: ends as soon as ``Worker.run`` returns.
 PROCESS_VARIABLE = "MLOPS_DESKTOP_WORKER_PROCESS"
-#: What every job of a worker process imports: fitting, and saving the model (skops lists
-#: the types it trusts by importing all of scikit-learn).
-TRAINING_MODULES = ("mlops_desktop.services.training", "sklearn.model_selection", "skops.io")
+#: What every job of a worker process imports before it fits (saving the model needs skops
+#: too, which training imports beside the first fit: see ``training.import_beside``).
+TRAINING_MODULES = ("mlops_desktop.services.training", "sklearn.model_selection")
 
 
 def worker_id() -> str:
