@@ -32,6 +32,9 @@ ENDED = (STOPPED, CRASHED)
 #: The environment variable ``serve --token`` also reads: other users of the machine can see
 #: a process's command line, but not its environment (the same name as the CLI's).
 TOKEN_ENV = "MLOPS_DESKTOP_SERVE_TOKEN"
+#: The app's process id, given to the servers it starts: such a server stops (cleanly) once
+#: that process is gone, even killed, rather than serve on with nobody watching it.
+PARENT_VARIABLE = "MLOPS_DESKTOP_SERVE_PARENT"
 #: Stats lines kept for the latency chart: one a second, ten minutes of them.
 HISTORY_SECONDS = 600
 #: The end of stderr kept for showing a crash (a server logs to its log file, not stderr).
@@ -102,7 +105,7 @@ class ServerProcess:
             command.append("--no-log")
         command += [str(arg) for arg in extra_args]
         self.command = command
-        child_env = {**os.environ, **(env or {})}
+        child_env = {**os.environ, PARENT_VARIABLE: str(os.getpid()), **(env or {})}
         # Where a server that fails before its start line logged: the app's log file, unless
         # the child was given a home of its own.
         self._app_log = None if "MLOPS_DESKTOP_HOME" in (env or {}) else _app_log_file()

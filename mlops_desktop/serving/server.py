@@ -13,6 +13,7 @@ import gc
 import ipaddress
 import logging
 import math
+import os
 import secrets
 import socket
 import string
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlops_desktop.domain.errors import ProjectFileError, UserError
+from mlops_desktop.services.servers import PARENT_VARIABLE
 
 log = logging.getLogger("mlops_desktop.serving")
 
@@ -468,6 +470,9 @@ def run(prepared: Prepared, prediction_log=None, lines=None) -> None:
         tasks.append(
             asyncio.create_task(_stats_lines(stats, holder, lines, options.stats_interval))
         )
+        parent = os.environ.get(PARENT_VARIABLE, "")
+        if parent.isdigit():
+            tasks.append(asyncio.create_task(_stop_without_parent(int(parent), server)))
         if prepared.alias:
             follower = AliasFollower(
                 str(options.project),
@@ -524,11 +529,17 @@ async def _stats_lines(stats, holder, lines, interval: float) -> None:
         )
 
 
+async def _stop_without_parent(parent: int, server, interval: float = 1.0) -> None:
+    # An orphan is adopted by another process, so its parent's id changes.
+    while os.getppid() == parent:
+        await asyncio.sleep(interval)
+    log.warning("the app that started this server (pid %d) is gone: stopping", parent)
+    server.should_exit = True
+
+
 def _stop_quietly(signum, frame) -> None:
     raise SystemExit(0)
 
 
 def _pid() -> int:
-    import os
-
     return os.getpid()

@@ -175,3 +175,43 @@ def test_a_server_stopped_before_it_serves_is_stopped(served_project):
     server.stop()
     assert server.state == STOPPED
     assert server.url is None
+
+
+_PARENT = """
+import sys, time
+from mlops_desktop.services.servers import ServerProcess
+server = ServerProcess(sys.argv[1], "flowers:1", port=int(sys.argv[2]))
+assert server.wait_serving(60), server.stderr
+print(server.pid, server.started["session"], flush=True)
+time.sleep(600)
+"""
+
+
+def _ended(pid: int) -> bool:
+    """Gone, or a zombie nobody has reaped yet: either way no longer serving."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_server_stops_cleanly_when_the_app_that_started_it_is_killed(served_project):
+    from mlops_desktop.services.project import Project
+
+    parent = subprocess.Popen(
+        [sys.executable, "-c", _PARENT, str(served_project), str(free_port())],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        pid, session = parent.stdout.readline().split()
+        os.kill(parent.pid, signal.SIGKILL)
+        eventually(lambda: _ended(int(pid)))
+    finally:
+        parent.kill()
+        parent.wait()
+        parent.stdout.close()
+    with Project.open(served_project, read_only=True) as project:
+        assert project.serving.session(session).stopped_at is not None
