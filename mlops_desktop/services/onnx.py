@@ -394,11 +394,26 @@ def _column(values, spec: OnnxInput) -> np.ndarray:
     if spec.kind == "string":
         if values.dtype.kind == "U":
             return values.astype(object)
+        # What the server parses (text, or None for missing), without a call per value.
+        present = set(map(type, values.tolist())) if values.dtype == object else set()
+        if present and present <= {str, type(None)}:
+            if type(None) not in present:
+                return values
+            text = values.copy()
+            text[np.equal(values, None)] = ""
+            return text
         return np.array([_text(v) for v in values.tolist()], dtype=object)
     if spec.kind == "datetime":
         return _milliseconds(values)
     if values.dtype.kind in "fiub":
         return values.astype(spec.dtype, copy=False)
+    if spec.kind == "boolean" and values.dtype == object:
+        present = set(map(type, values.tolist()))
+        if present and present <= {bool, type(None)}:  # as the server parses true/false
+            missing = np.equal(values, None)
+            numbers = np.full(len(values), math.nan, dtype=spec.dtype)
+            numbers[~missing] = values[~missing].astype(bool)
+            return numbers
     convert = _truth if spec.kind == "boolean" else float
     numbers = [math.nan if _missing(v) else convert(v) for v in values.tolist()]
     return np.array(numbers, dtype=spec.dtype)

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
+import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -321,8 +322,9 @@ async def _predict(served: ServedModel, parsed: parsing.Parsed, timeout: float) 
 
 def _dumps(payload) -> bytes:
     try:
-        return json.dumps(payload, allow_nan=False, separators=(",", ":")).encode()
-    except ValueError:  # a NaN or Infinity in the output: JSON has null for them
+        # NaN and Infinity come out as null, which is what JSON has for them.
+        return orjson.dumps(payload)
+    except TypeError:  # a value orjson does not know (the predictions are plain values)
         return json.dumps(_finite(payload), separators=(",", ":")).encode()
 
 
