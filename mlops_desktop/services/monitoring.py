@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -356,3 +356,39 @@ class Monitoring:
                     )
             self._file.monitoring.set_alerts(version.uuid, scope, current)
         return marked
+
+
+@dataclass(frozen=True)
+class Look:
+    """What the Monitoring panel shows of one look: the report and, for served traffic, the
+    drift per time bucket (or why there is none)."""
+
+    report: MonitorReport
+    points: tuple[DriftPoint, ...] = ()
+    points_note: str = ""
+
+
+def look_task(
+    project_path: str,
+    ref: str,
+    dataset: str | None,
+    since: float | None,
+    read_only: bool,
+    state: TaskState,
+) -> Look:
+    """Task function (child process: the statistics, and for a dataset the model, are heavy):
+    ``ref``'s served traffic since ``since`` (POSIX seconds; None for all of it), or with
+    ``dataset`` that dataset version through the version's recipe."""
+    from mlops_desktop.services.project import Project
+
+    with Project.open(project_path, read_only=read_only) as project:
+        monitoring = project.monitoring
+        if dataset is not None:
+            return Look(monitoring.dataset_drift(ref, dataset, state=state))
+        report = monitoring.served_drift(ref, since, state=state)
+        state.set_progress(0.85, "Comparing each time bucket")
+        try:
+            points = tuple(monitoring.drift_over_time(ref, since))
+        except UserError as exc:
+            return Look(report, (), exc.message)
+        return Look(report, points)

@@ -69,6 +69,12 @@ PANELS: tuple[PanelSpec, ...] = (
         "mlops_desktop.qt.panels.serving.panel",
         "ServingPanel",
     ),
+    PanelSpec(
+        "Monitoring",
+        QStyle.StandardPixmap.SP_MessageBoxWarning,
+        "mlops_desktop.qt.panels.monitoring.panel",
+        "MonitoringPanel",
+    ),
 )
 
 __all__ = ["PANELS", "Panel", "PanelSpec"]

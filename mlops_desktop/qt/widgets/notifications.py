@@ -36,7 +36,8 @@ class Notification(QFrame):
 
 
 class NotificationArea(QWidget):
-    """Stacked banners, newest at the top; errors stay until dismissed, notices time out."""
+    """Stacked banners, newest at the top; errors and warnings stay until dismissed, notices
+    time out."""
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -48,6 +49,10 @@ class NotificationArea(QWidget):
 
     def show_error(self, message: str) -> Notification:
         return self._add("error", message)
+
+    def show_warning(self, message: str) -> Notification:
+        """A notice that stays until dismissed, such as a monitoring alert."""
+        return self._add("warning", message)
 
     def show_info(self, message: str, timeout_ms: int = INFO_TIMEOUT_MS) -> Notification:
         item = self._add("info", message)

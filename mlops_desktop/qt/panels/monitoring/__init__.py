@@ -1,0 +1,1 @@
+"""The Monitoring panel: drift of a version's inputs and predictions, service level, alerts."""
