@@ -5,6 +5,7 @@ The model server checks requests against it, and the Models panel shows it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from mlops_desktop.domain.experiment import ColumnSpec
@@ -68,3 +69,20 @@ def signature_of(
 
 def _plain(value):
     return value.item() if hasattr(value, "item") else value
+
+
+_TIMESTAMP = re.compile(r"timestamp\[(\w+)(?:,\s*tz=([^\]]+))?\]")
+
+
+def arrow_type(name: str):
+    """The pyarrow type a signature names (``int64``, ``timestamp[ms, tz=UTC]``), or None
+    if it is not a plain one."""
+    import pyarrow as pa
+
+    match = _TIMESTAMP.fullmatch(name.strip())
+    if match:
+        return pa.timestamp(match.group(1), tz=match.group(2))
+    try:
+        return pa.type_for_alias(name.strip())
+    except (ValueError, KeyError):
+        return None

@@ -28,11 +28,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from mlops_desktop.domain.errors import UserError
+from mlops_desktop.domain.signature import arrow_type
 
 if TYPE_CHECKING:
     import numpy as np
@@ -153,21 +153,6 @@ def methods_of(version: ModelVersion) -> tuple[str, ...]:
 
 # -- scikit-learn ------------------------------------------------------------------------------
 
-_TIMESTAMP = re.compile(r"timestamp\[(\w+)(?:,\s*tz=([^\]]+))?\]")
-
-
-def _arrow_type(name: str):
-    """The pyarrow type named as signatures record them, or None if it is not a plain one."""
-    import pyarrow as pa
-
-    match = _TIMESTAMP.fullmatch(name.strip())
-    if match:
-        return pa.timestamp(match.group(1), tz=match.group(2))
-    try:
-        return pa.type_for_alias(name.strip())
-    except (ValueError, KeyError):
-        return None
-
 
 class SklearnPredictor:
     """A version served by scikit-learn itself, from its skops file.
@@ -183,7 +168,7 @@ class SklearnPredictor:
         self.reason = reason
         self.model = model
         self._columns = served_columns(version)
-        self._types = {c.name: _arrow_type(c.type) for c in self._columns}
+        self._types = {c.name: arrow_type(c.type) for c in self._columns}
         self._classifier = version.task != "regression"
 
     @classmethod

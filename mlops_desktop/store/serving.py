@@ -47,7 +47,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 import uuid
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
@@ -66,6 +65,7 @@ from mlops_desktop.domain.serving import (
     logged_name,
     parse_time,
 )
+from mlops_desktop.domain.signature import arrow_type
 from mlops_desktop.store.clock import utc_now
 from mlops_desktop.store.identity import current_actor
 
@@ -344,22 +344,6 @@ def _as_text(column) -> pa.Array:
         return column.cast(pa.string())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return pa.array([None if v is None else _text(v) for v in column.to_pylist()], pa.string())
-
-
-_TIMESTAMP = re.compile(r"timestamp\[(\w+)(?:,\s*tz=([^\]]+))?\]")
-
-
-def arrow_type(name: str):
-    """The pyarrow type a signature names, or None if it is not a plain one."""
-    import pyarrow as pa
-
-    match = _TIMESTAMP.fullmatch(name.strip())
-    if match:
-        return pa.timestamp(match.group(1), tz=match.group(2))
-    try:
-        return pa.type_for_alias(name.strip())
-    except (ValueError, KeyError):
-        return None
 
 
 def _prediction_type(signature: dict):
