@@ -37,6 +37,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _timing import median_time
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before anything imports Qt
 
 GUI_TARGET_S = 0.100
@@ -259,17 +261,6 @@ def wait_for(app, condition, timeout: float = 60.0) -> None:
         raise SystemExit("timed out waiting for the panel")
 
 
-def median_time(fn, runs: int) -> float:
-    """Median wall time of ``fn`` over ``runs`` calls, after one untimed warm-up call."""
-    fn()
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
-
-
 def click_header(table, column: int) -> None:
     """A left click on a column's header, as a user sorts."""
     from PySide6.QtCore import QPoint, Qt
@@ -343,10 +334,10 @@ def measure(path: Path, versions: int, runs: int) -> dict[str, float]:
 
     # The anchor, and browse() alone, on the same file, each with a warm cache.
     conn = sqlite3.connect(path.as_uri() + "?mode=ro", uri=True)
-    r["select"] = median_time(lambda: conn.execute(PLAIN_SELECT).fetchall(), runs)
+    r["select"] = median_time(lambda: conn.execute(PLAIN_SELECT).fetchall(), runs, warm_up=True)
     conn.close()
     reader = Project.open(path, read_only=True)
-    r["browse"] = median_time(lambda: browse_task(str(path), None), runs)
+    r["browse"] = median_time(lambda: browse_task(str(path), None), runs, warm_up=True)
 
     runner = TaskRunner()
     context = ProjectContext(Project.open(path, read_only=True), runner, NotificationArea())

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -27,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import itertools
 
 from _data import mixed_csv
+from _timing import median_time
 
 _MEMORY_PROBE = """
 import json, resource, sys
@@ -43,15 +43,6 @@ with Project.create(sys.argv[2]) as project:
     project.datasets.import_file(sys.argv[1])
 print(json.dumps({"baseline_kib": baseline, "peak_kib": rss_kib("VmHWM:")}))
 """
-
-
-def median_time(fn, runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
 
 
 def gui_stall(csv: Path, folder: Path) -> tuple[float, float]:

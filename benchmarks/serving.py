@@ -38,6 +38,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _data import customers_csv
+from _timing import median_time
 
 MODELS = {
     "forest": {"estimator": "RandomForestClassifier", "params": {"n_estimators": 100}},
@@ -188,14 +189,6 @@ def in_process(path: Path, ref: str, frame, one: bytes, big: bytes) -> dict:
     columns = served_columns(version)
     parsed_one = parsing.parse_body(one, parsing.JSON, columns, methods_of(version))
     parsed_big = parsing.parse_body(big, parsing.JSON, columns, methods_of(version))
-
-    def median_time(call, repeat):
-        times = []
-        for _ in range(repeat):
-            started = time.perf_counter()
-            call()
-            times.append(time.perf_counter() - started)
-        return statistics.median(times)
 
     return {
         "engine": f"{engine.engine}",
