@@ -68,6 +68,16 @@ TOKEN_ENV = "MLOPS_DESKTOP_SERVE_TOKEN"
     help="Do not write the prediction log (each request's inputs, outputs and latency) to "
     "the project; the session and its request counts are still recorded.",
 )
+@click.option(
+    "--inject-drift",
+    "inject_drift",
+    multiple=True,
+    metavar="SPEC",
+    help="For a demonstration: change the inputs before predicting and logging them, so "
+    "monitoring has drift to find. COLUMN+X, COLUMN-X or COLUMN*X for numbers, "
+    "COLUMN=VALUE@SHARE for text or true/false (e.g. tenure*1.5, plan=basic@0.3); repeat "
+    "for more. Answers then carry an X-Drift-Injected header.",
+)
 def serve_command(
     project: Path,
     model: str,
@@ -79,6 +89,7 @@ def serve_command(
     cors_origins: tuple[str, ...],
     allow_hosts: tuple[str, ...],
     no_log: bool,
+    inject_drift: tuple[str, ...],
 ) -> None:
     """Serve MODEL (MODEL:N, or MODEL@ALIAS to follow the alias) over HTTP, as MLflow does.
 
@@ -124,6 +135,7 @@ def serve_command(
         cors_origins=cors_origins,
         allow_hosts=allow_hosts,
         log_predictions=not no_log,
+        inject_drift=inject_drift,
     )
     prepared = prepare(options)
     with contextlib.suppress(KeyboardInterrupt):

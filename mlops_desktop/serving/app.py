@@ -37,6 +37,7 @@ from mlops_desktop.domain.errors import UserError
 from mlops_desktop.domain.model import ModelVersion
 from mlops_desktop.serving import parsing
 from mlops_desktop.serving.errors import ServingError, error_body, send_error
+from mlops_desktop.serving.injection import Injector
 from mlops_desktop.serving.state import ModelHolder, ServedModel
 from mlops_desktop.serving.stats import Stats
 from mlops_desktop.version import __version__
@@ -86,6 +87,7 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     prediction_log: PredictionSink | None = None
     stats: Stats = field(default_factory=Stats)
+    injector: Injector | None = None  # synthetic drift for a demonstration
 
 
 def create_app(holder: ModelHolder, settings: Settings) -> Guard:
@@ -152,6 +154,7 @@ def create_app(holder: ModelHolder, settings: Settings) -> Guard:
                 "server_version": __version__,
                 "max_body_bytes": settings.max_body_bytes,
                 "timeout_seconds": settings.timeout,
+                "injected_drift": settings.injector.text if settings.injector else None,
             }
         )
 
@@ -170,6 +173,10 @@ def create_app(holder: ModelHolder, settings: Settings) -> Guard:
             mime = parsing.media_type(request.headers.get("content-type"))
             body = await read_body(request, settings.max_body_bytes, settings.timeout)
             parsed = await _parse(body, mime, served, settings.max_body_bytes)
+            if settings.injector is not None:
+                parsed = parsing.Parsed(
+                    settings.injector.apply(parsed.columns, parsed.rows), parsed.rows, parsed.method
+                )
             predictions = await _predict(served, parsed, settings.timeout)
         except ServingError as exc:
             if settings.prediction_log is not None:
@@ -204,7 +211,11 @@ def create_app(holder: ModelHolder, settings: Settings) -> Guard:
         return Response(
             content,
             media_type=parsing.JSON,
-            headers={"x-request-id": request_id, "x-model-version": served.label},
+            headers={
+                "x-request-id": request_id,
+                "x-model-version": served.label,
+                **({"x-drift-injected": settings.injector.text} if settings.injector else {}),
+            },
         )
 
     @app.get("/docs", include_in_schema=False)

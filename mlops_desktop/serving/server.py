@@ -54,6 +54,7 @@ class ServeOptions:
     alias_interval: float = ALIAS_INTERVAL
     stats_interval: float = STATS_INTERVAL
     log_predictions: bool = True
+    inject_drift: tuple[str, ...] = ()  # synthetic drift for a demonstration (injection.py)
 
 
 @dataclass
@@ -68,6 +69,7 @@ class Prepared:
     log_file: Path | None = None
     #: Writes the session's prediction log (None: the project could not record a session).
     prediction_log: object | None = None
+    injector: object | None = None
     extra: dict = field(default_factory=dict)
 
     @property
@@ -215,6 +217,13 @@ def prepare(options: ServeOptions) -> Prepared:
     sock = bind(options.host, options.port)
     try:
         predictor, alias = _load(options)
+        injector = None
+        if options.inject_drift:
+            from mlops_desktop.services.predictors import served_columns
+            from mlops_desktop.serving.injection import Injector, parse_injections
+
+            columns = served_columns(predictor.version)
+            injector = Injector(parse_injections(options.inject_drift, columns))
         prediction_log = _open_log(options, predictor, sock.getsockname()[1])
     except BaseException:
         sock.close()
@@ -229,6 +238,7 @@ def prepare(options: ServeOptions) -> Prepared:
         allowed_hosts=allowed_hosts(options.host, options.allow_hosts),
         log_file=log_file,
         prediction_log=prediction_log,
+        injector=injector,
     )
 
 
@@ -409,6 +419,7 @@ def run(prepared: Prepared, prediction_log=None, lines=None) -> None:
         cors_origins=tuple(options.cors_origins),
         prediction_log=prediction_log or prepared.prediction_log,
         stats=stats,
+        injector=prepared.injector,
     )
     session = prepared.prediction_log
     app = create_app(holder, settings)
@@ -462,6 +473,7 @@ def run(prepared: Prepared, prediction_log=None, lines=None) -> None:
             "log": str(prepared.log_file) if prepared.log_file else None,
             "session": session.session_uuid if session is not None else None,
             "logging": session is not None and options.log_predictions,
+            "injected_drift": prepared.injector.text if prepared.injector else None,
         }
         if prepared.generated_token:
             started["token"] = prepared.token
