@@ -1,5 +1,6 @@
 """Synthetic drift for demonstrations: checked specs, changed copies, a server that says so."""
 
+import json
 import re
 import sqlite3
 
@@ -86,3 +87,27 @@ def test_a_bad_spec_stops_the_server_before_it_serves(served_project, tmp_path):
         served_project, "churn:1", "--inject-drift", "age*2", "--port", free_port(), home=tmp_path
     )
     assert_user_error(result, "no input 'age'")
+
+
+def test_injected_drift_is_what_monitoring_then_finds(served_project, serving_home, tmp_path):
+    """The teacher's demonstration: ordinary rows in, drift found in the served traffic."""
+    copy = tmp_path / "class.mlops"
+    with sqlite3.connect(served_project) as source, sqlite3.connect(copy) as target:
+        source.backup(target)
+    source.close()
+    target.close()
+    with Project.open(copy, read_only=True) as project:
+        rows = project.datasets.load_frame("churn").drop(columns=["id", "churned"])
+    body = {
+        "dataframe_split": json.loads(rows.to_json(orient="split", index=False, date_format="iso"))
+    }
+    server = ServerProcess([copy, "churn:1", "--inject-drift", "tenure*3"], serving_home)
+    try:
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            assert client.post("/invocations", json=body).status_code == 200
+    finally:
+        assert server.stop() == 0
+    with Project.open(copy) as project:
+        report = project.monitoring.served_drift("churn:1")
+    assert report.drift.column("tenure").status == "red"
+    assert report.drift.column("monthly").status == "green"
