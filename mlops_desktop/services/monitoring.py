@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -57,7 +59,12 @@ def _compare_log(reference: dict, frame: pd.DataFrame, thresholds: d.Thresholds)
     predictions = frame[PREDICTION].dropna() if PREDICTION in frame.columns else None
     if predictions is not None and predictions.empty:
         predictions = None
-    return d.drift(reference, inputs, thresholds, predictions)
+    with _pool() as pool:
+        return d.drift(reference, inputs, thresholds, predictions, pool.map)
+
+
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=max(os.cpu_count() or 1, 2))
 
 
 def _text(moment: Moment) -> str | None:
@@ -191,7 +198,8 @@ class Monitoring:
         reference = self.reference(version, state, model)
         state.set_progress(0.8, "Comparing")
         thresholds = self.thresholds()
-        report = d.drift(reference, inputs, thresholds, predictions)
+        with _pool() as pool:
+            report = d.drift(reference, inputs, thresholds, predictions, pool.map)
         against = f"{data.label} ({why})"
         scope = f"{DATASET} {data.uuid}"
         return self._report(version, DATASET, against, None, None, thresholds, report, None, scope)

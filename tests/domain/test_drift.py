@@ -202,3 +202,15 @@ def test_thresholds_are_checked():
         T.with_values({"psi_amber": 0.5})
     with pytest.raises(UserError, match="a share"):
         T.with_values({"p_value": 5})
+
+
+@pytest.mark.parametrize("shift", [0.0, 0.05, 0.5])
+@pytest.mark.parametrize("rows", [3_000, 200_000])
+def test_ks_is_scipy_s_two_sample_test(shift, rows):
+    rng = np.random.default_rng(7)
+    reference = np.sort(np.quantile(rng.normal(size=4_000), np.linspace(0, 1, 1_000)))
+    current = np.sort(rng.normal(shift, 1.0, rows).round(2))  # rounded: runs of equal values
+    expected = stats.ks_2samp(reference, current)
+    statistic, p_value = d.ks_two_sample(reference, current)
+    assert statistic == pytest.approx(expected.statistic, abs=1e-12)
+    assert p_value == pytest.approx(expected.pvalue, rel=1e-9, abs=1e-300)
