@@ -300,7 +300,7 @@ class Monitoring:
                 moments += [epoch_us(moment.to_pydatetime()) for moment in ends]
             span = (max(moments) - min(moments)) / 1_000_000 if moments else 0.0
             bucket_seconds = bucket_seconds_for(span)
-        buckets = serving.traffic(version.uuid, None, bucket_seconds, since, until)
+        buckets = serving.traffic(version.uuid, None, bucket_seconds, since, until, logged=frame)
         return Operations.of(latencies, len(errors), self.thresholds(), buckets)
 
     # -- shared -------------------------------------------------------------------------------

@@ -651,10 +651,12 @@ class Serving:
         bucket_seconds: float = 60.0,
         since: datetime | str | float | None = None,
         until: datetime | str | float | None = None,
+        logged: pd.DataFrame | None = None,
     ) -> list[TrafficBucket]:
         """Requests, rows, errors and latency (p50, p95 of the answered requests) per time
         bucket, every bucket from the first request to the last (empty ones too), for the
-        operational view. Needs a version or a session."""
+        operational view. Needs a version or a session. ``logged``: the same window's
+        ``predictions_frame`` if read already, so the log is not read twice."""
         import numpy as np
         import pyarrow as pa
 
@@ -663,16 +665,21 @@ class Serving:
         if bucket_seconds <= 0:
             raise UserError("A traffic bucket must last longer than zero seconds.")
         width = max(1, round(bucket_seconds * 1_000_000))
-        table = self._repo.traffic_columns(version_uuid, session_uuid, since, until)
         errors = self.errors(version_uuid, session_uuid, since, until)
-        if table is not None and table.num_rows:
-            at = table.column("at").cast(pa.int64()).to_numpy()
-            latency = table.column("latency_ms").to_numpy()
-            first_rows = table.column("row").to_numpy() == 0
+        if logged is not None:
+            at = logged["at"].to_numpy(dtype="datetime64[us]").astype(np.int64)
+            latency = logged["latency_ms"].to_numpy()
+            first_rows = logged["row"].to_numpy() == 0
         else:
-            at = np.zeros(0, np.int64)
-            latency = np.zeros(0, np.float64)
-            first_rows = np.zeros(0, bool)
+            table = self._repo.traffic_columns(version_uuid, session_uuid, since, until)
+            if table is not None and table.num_rows:
+                at = table.column("at").cast(pa.int64()).to_numpy()
+                latency = table.column("latency_ms").to_numpy()
+                first_rows = table.column("row").to_numpy() == 0
+            else:
+                at = np.zeros(0, np.int64)
+                latency = np.zeros(0, np.float64)
+                first_rows = np.zeros(0, bool)
         error_at = np.array([epoch_us(parse_time(e.at)) for e in errors], dtype=np.int64)
         every = np.concatenate([at, error_at])
         if not every.size:

@@ -193,6 +193,9 @@ def test_traffic_counts_requests_errors_and_latency_per_bucket(project, version)
     assert error.message == "column 'age' is missing"
     with pytest.raises(UserError, match="buckets"):
         project.serving.traffic(version.uuid, bucket_seconds=0.0001)
+    # Counted from a frame read already, the same buckets.
+    frame = project.serving.predictions_frame(version.uuid)
+    assert project.serving.traffic(version.uuid, bucket_seconds=60, logged=frame) == buckets
 
 
 def test_one_request_can_be_looked_up_by_its_id(project, version):
