@@ -85,3 +85,23 @@ def test_thresholds_are_shown_set_and_reset(path):
     assert_user_error(run("thresholds", path, "psi_red=0.01"), "amber must come before red")
     reset = json.loads(run("thresholds", path, "--reset", "psi_red", "--json", check_exit=0).stdout)
     assert (reset["psi_red"], reset["sla_p95_ms"]) == (0.25, 120)
+
+
+def test_labels_from_the_command_line(path, tmp_path):
+    from tests.services.test_monitoring import iris, log_requests
+    from tests.store.test_serving import T0
+
+    with Project.open(path) as project:
+        frame = iris(project, seed=5, rows=10)
+        log_requests(project, frame, T0)
+    labels = tmp_path / "labels.csv"
+    rows = [f"r{T0}-{i},{t}" for i, t in enumerate(frame["target"])]
+    labels.write_text("request_id,label\n" + "\n".join(rows) + "\n")
+    result = json.loads(run("monitor", path, "flowers:1", "--labels", labels, "--json").stdout)
+    assert result["labelled_rows"] == 10
+    assert result["metrics"]["accuracy"]["live"] == 1.0
+    text = run("monitor", path, "flowers:1", "--labels", labels).stdout
+    assert "10 logged rows with a true value" in text
+    assert_user_error(
+        run("monitor", path, "flowers:1", "--labels", labels, "--against", "iris:2"), "--labels"
+    )

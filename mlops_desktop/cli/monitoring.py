@@ -85,6 +85,18 @@ def _text(report) -> str:
     return "\n".join(lines)
 
 
+def _performance_text(live) -> str:
+    lines = [
+        f"{live.version}: {live.labelled:,} logged rows with a true value"
+        + (f" ({live.unmatched:,} labels matched no logged request)" if live.unmatched else ""),
+        "",
+        f"{'metric':<24} {'live':>10} {'training':>10}",
+    ]
+    for name, value in live.live.items():
+        lines.append(f"{name:<24} {_number(value):>10} {_number(live.training.get(name)):>10}")
+    return "\n".join(lines)
+
+
 @cli.command("monitor")
 @click.argument("project", type=click.Path(path_type=Path))
 @click.argument("model")
@@ -95,6 +107,13 @@ def _text(report) -> str:
 )
 @recipe_option
 @click.option(
+    "--labels",
+    metavar="FILE.csv|DATASET[:N]",
+    help="Instead of drift: how right the logged predictions were, against the true values "
+    "in a CSV file or dataset version with a request_id column (each answer's X-Request-Id), "
+    "optionally row, and the target under its training name or 'label'.",
+)
+@click.option(
     "--since", help="Start of the log window: ISO 8601, or a duration before now (24h, 7d)."
 )
 @click.option("--until", help="End of the log window (not included), in the same forms.")
@@ -104,6 +123,7 @@ def monitor_command(
     model: str,
     against: str | None,
     recipe: str,
+    labels: str | None,
     since: str | None,
     until: str | None,
     as_json: bool,
@@ -116,7 +136,14 @@ def monitor_command(
 
     if against and (since or until):
         raise UserError("--since and --until choose a window of the log: drop them with --against.")
+    if against and labels:
+        raise UserError("--labels checks the logged predictions: drop --against, or --labels.")
     window = _moment(since, "--since"), _moment(until, "--until")
+    if labels:
+        with Project.open(existing_project(project), read_only=True) as opened:
+            live = opened.monitoring.performance(model, labels, *window)
+        emit(as_json, live.to_json(), _performance_text(live))
+        return
     progress, state = progress_state()
     with Project.open(existing_project(project)) as opened:
         if against:

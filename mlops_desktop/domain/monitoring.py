@@ -190,3 +190,28 @@ class MonitorReport:
             "alerts": [a.to_json() for a in self.alerts],
             "thresholds": self.thresholds.to_json(),
         }
+
+
+@dataclass(frozen=True)
+class LivePerformance:
+    """How right a served version was, on the logged rows whose true value is known, next
+    to what it scored on its hold-out rows in training."""
+
+    version: str
+    task: str
+    labelled: int  # logged rows with a label
+    unmatched: int  # labels whose request (and row) is not in the log window
+    live: dict
+    training: dict
+
+    def to_json(self) -> dict:
+        return {
+            "version": self.version,
+            "task": self.task,
+            "labelled_rows": self.labelled,
+            "unmatched_labels": self.unmatched,
+            "metrics": {
+                name: {"live": value, "training": self.training.get(name)}
+                for name, value in self.live.items()
+            },
+        }

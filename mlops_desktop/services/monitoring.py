@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mlops_desktop.domain import drift as d
@@ -15,6 +17,7 @@ from mlops_desktop.domain.model import ModelVersion
 from mlops_desktop.domain.monitoring import (
     Alert,
     DriftPoint,
+    LivePerformance,
     MonitorReport,
     Operations,
     bucket_seconds_for,
@@ -302,6 +305,103 @@ class Monitoring:
             bucket_seconds = bucket_seconds_for(span)
         buckets = serving.traffic(version.uuid, None, bucket_seconds, since, until, logged=frame)
         return Operations.of(latencies, len(errors), self.thresholds(), buckets)
+
+    def performance(
+        self,
+        version: ModelVersion | str,
+        labels: str | os.PathLike,
+        since: Moment = None,
+        until: Moment = None,
+    ) -> LivePerformance:
+        """Metrics of ``version``'s logged predictions in ``[since, until)`` against the true
+        values in ``labels``: a CSV file, or a dataset version (``NAME[:N]``), with a
+        ``request_id`` column (the ``X-Request-Id`` of each answer), optionally ``row`` (the
+        row's place in its request, 0 if absent) and the target (under its training name, or
+        ``label``)."""
+        from mlops_desktop.domain import metrics as m
+
+        version = self._version(version)
+        truth = self._labels(labels, version)
+        logged = self._window(version, since, until)
+        if PREDICTION not in logged.columns or logged[PREDICTION].isna().all():
+            raise UserError(
+                f"{version.label}'s log has no predicted labels or values to check (it was "
+                "asked only for probabilities): ask it for predict."
+            )
+        joined = logged[["request_id", "row", PREDICTION]].merge(
+            truth, on=["request_id", "row"], how="inner"
+        )
+        joined = joined[joined[PREDICTION].notna() & joined["truth"].notna()]
+        if joined.empty:
+            raise UserError(
+                f"None of the {len(truth):,} labelled rows matches a prediction of "
+                f"{version.label} in the log window: check the request ids (each answer's "
+                "X-Request-Id header) and the window."
+            )
+        if version.task == "regression":
+            try:
+                y_true = joined["truth"].astype(float).to_numpy()
+            except ValueError:
+                raise UserError(
+                    f"The labels for {version.label} must be numbers (it is a regression)."
+                ) from None
+            live = m.regression_metrics(y_true, joined[PREDICTION].astype(float).to_numpy())
+        else:
+            # Labels read from a file are text: compare classes by their text.
+            classes = [str(c) for c in version.signature["output"].get("classes", [])]
+            with warnings.catch_warnings():
+                # A few labelled rows often lack a class the model predicted: balanced
+                # accuracy then averages over the classes present, which is what to show.
+                warnings.filterwarnings("ignore", "y_pred contains classes not in y_true")
+                live = m.classification_metrics(
+                    joined["truth"].astype(str).to_numpy(),
+                    joined[PREDICTION].astype(str).to_numpy(),
+                    None,
+                    classes,
+                )
+        return LivePerformance(
+            version=version.label,
+            task=version.task,
+            labelled=len(joined),
+            unmatched=len(truth) - len(joined),
+            live={k: v for k, v in live.items() if v is not None},
+            training=dict(version.metrics.get("holdout", {})),
+        )
+
+    def _labels(self, labels: str | os.PathLike, version: ModelVersion) -> pd.DataFrame:
+        """``request_id``, ``row`` and ``truth`` from a labels file or dataset version."""
+        import pandas as pd
+
+        path = Path(labels)
+        if path.suffix.lower() in (".csv", ".tsv", ".txt") or path.exists():
+            if not path.is_file():
+                raise UserError(f"There is no labels file at {path}: check the path.")
+            try:
+                frame = pd.read_csv(
+                    path, sep=None, engine="python", dtype={"request_id": str, "row": "Int64"}
+                )
+            except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+                raise UserError(f"{path.name} could not be read as CSV ({exc}).") from None
+            source = path.name
+        else:
+            frame = self._project.datasets.load_frame(str(labels))
+            source = str(labels)
+        target = version.signature["output"].get("target")
+        column = target if target in frame.columns else "label"
+        missing = [c for c in ("request_id", column) if c not in frame.columns]
+        if missing:
+            raise UserError(
+                f"{source} needs a request_id column and the true value under "
+                f"{target!r} or 'label'; it has no {' or '.join(map(repr, missing))}."
+            )
+        rows = frame["row"] if "row" in frame.columns else 0
+        return pd.DataFrame(
+            {
+                "request_id": frame["request_id"].astype(str),
+                "row": pd.Series(rows, index=frame.index).fillna(0).astype("int32"),
+                "truth": frame[column],
+            }
+        )
 
     # -- shared -------------------------------------------------------------------------------
 

@@ -216,3 +216,44 @@ def test_thresholds_are_project_settings_with_defaults(project):
     assert state_of(project) == before
     assert monitoring.set_thresholds({}, reset=["psi_red"]).psi_red == 0.25
     assert project.file.settings.get("monitoring.psi_red") is None
+
+
+# -- live performance -----------------------------------------------------------------------
+
+
+def test_labels_give_live_metrics_next_to_the_training_ones(project, tmp_path):
+    from sklearn.metrics import accuracy_score
+
+    frame = iris(project, seed=11, rows=40)
+    predicted = ["0"] * 20 + frame["target"].astype(str).tolist()[20:]  # half of them wrong-ish
+    log_requests(project, frame, T0, labels=predicted)
+    truth = frame["target"].astype(str).tolist()
+    labels = tmp_path / "truth.csv"
+    lines = ["request_id,target"] + [f"r{T0}-{i},{truth[i]}" for i in range(40)]
+    lines.append("unknown-request,1")  # a label for a request never logged
+    labels.write_text("\n".join(lines) + "\n")
+    before = state_of(project)
+
+    live = project.monitoring.performance("flowers:1", labels)
+
+    assert live.labelled == 40
+    assert live.unmatched == 1
+    assert live.live["accuracy"] == pytest.approx(accuracy_score(truth, predicted))
+    assert "accuracy" in live.training
+    assert json.loads(json.dumps(live.to_json()))["metrics"]["accuracy"]["live"] < 1
+    assert state_of(project) == before  # looking writes nothing
+
+
+def test_labels_that_cannot_be_used_are_refused_with_the_reason(project, tmp_path):
+    log_requests(project, iris(project, seed=12, rows=5), T0)
+    monitoring = project.monitoring
+    with pytest.raises(UserError, match="no labels file"):
+        monitoring.performance("flowers:1", tmp_path / "missing.csv")
+    wrong = tmp_path / "wrong.csv"
+    wrong.write_text("id,target\nr1,0\n")
+    with pytest.raises(UserError, match="needs a request_id column"):
+        monitoring.performance("flowers:1", wrong)
+    strangers = tmp_path / "strangers.csv"
+    strangers.write_text("request_id,label\nnobody,0\n")
+    with pytest.raises(UserError, match="None of the 1 labelled rows matches"):
+        monitoring.performance("flowers:1", strangers)
