@@ -26,3 +26,12 @@ def cancelling_after(reports: int) -> TaskControl:
 
     state = TaskControl(on_progress=count, min_interval=0)
     return state
+
+
+def copy_project(source: Path, target: Path) -> Path:
+    """A copy made with SQLite's backup API, as "Save a Copy As" makes it: servers of other
+    tests may be writing to the shared project meanwhile."""
+    from mlops_desktop.services.project import Project
+
+    with Project.open(source, read_only=True) as project:
+        return project.save_copy(target)

@@ -2,7 +2,6 @@
 
 import json
 import socket
-import sqlite3
 import urllib.request
 
 import pytest
@@ -10,18 +9,14 @@ from PySide6.QtGui import QGuiApplication
 
 from mlops_desktop.qt.panels.serving.detail import EXAMPLES_TAB, OUTPUT_TAB
 from mlops_desktop.services.servers import CRASHED, SERVING, STOPPED
+from tests.helpers import copy_project
 from tests.serving.conftest import free_port
 
 
 @pytest.fixture
 def project_file(served_project, tmp_path):
     """A copy of the shared project: these servers write their sessions to it."""
-    path = tmp_path / "serving.mlops"
-    with sqlite3.connect(served_project) as source, sqlite3.connect(path) as copy:
-        source.backup(copy)
-    source.close()
-    copy.close()
-    return path
+    return copy_project(served_project, tmp_path / "serving.mlops")
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 import json
 import re
-import sqlite3
 
 import httpx
 import numpy as np
@@ -12,6 +11,7 @@ from mlops_desktop.domain.errors import UserError
 from mlops_desktop.services.predictors import served_columns
 from mlops_desktop.services.project import Project
 from mlops_desktop.serving.injection import Injector, parse_injections
+from tests.helpers import copy_project
 from tests.serving.conftest import ServerProcess, free_port
 from tests.serving.test_serve_command import assert_user_error, serve
 from tests.serving.test_server import ROWS
@@ -58,11 +58,7 @@ def test_the_injector_changes_a_copy(columns):
 
 
 def test_the_server_injects_logs_and_says_so(served_project, serving_home, tmp_path):
-    copy = tmp_path / "demo.mlops"
-    with sqlite3.connect(served_project) as source, sqlite3.connect(copy) as target:
-        source.backup(target)
-    source.close()
-    target.close()
+    copy = copy_project(served_project, tmp_path / "demo.mlops")
     server = ServerProcess([copy, "churn:1", "--inject-drift", "tenure*3"], serving_home)
     try:
         assert server.started["injected_drift"] == "tenure*3"
@@ -91,11 +87,7 @@ def test_a_bad_spec_stops_the_server_before_it_serves(served_project, tmp_path):
 
 def test_injected_drift_is_what_monitoring_then_finds(served_project, serving_home, tmp_path):
     """The teacher's demonstration: ordinary rows in, drift found in the served traffic."""
-    copy = tmp_path / "class.mlops"
-    with sqlite3.connect(served_project) as source, sqlite3.connect(copy) as target:
-        source.backup(target)
-    source.close()
-    target.close()
+    copy = copy_project(served_project, tmp_path / "class.mlops")
     with Project.open(copy, read_only=True) as project:
         rows = project.datasets.load_frame("churn").drop(columns=["id", "churned"])
     body = {

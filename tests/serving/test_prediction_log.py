@@ -2,7 +2,6 @@
 
 import os
 import signal
-import sqlite3
 import time
 
 import httpx
@@ -11,6 +10,7 @@ import pytest
 from mlops_desktop.domain.errors import ProjectFileError, UserError
 from mlops_desktop.services.project import Project
 from mlops_desktop.serving.server import ServeOptions, prepare
+from tests.helpers import copy_project
 from tests.serving.conftest import ServerProcess, free_port
 from tests.serving.test_server import ROWS
 
@@ -34,12 +34,7 @@ def started(serving_home):
 @pytest.fixture
 def project_copy(served_project, tmp_path):
     """A project of this test's own: the sessions and logs of one test stay out of others."""
-    copy = tmp_path / "copy.mlops"
-    # The backup API: other tests' servers may be writing to the shared project meanwhile.
-    with sqlite3.connect(served_project) as source, sqlite3.connect(copy) as target:
-        source.backup(target)
-    source.close()
-    target.close()
+    copy = copy_project(served_project, tmp_path / "copy.mlops")
     return copy
 
 

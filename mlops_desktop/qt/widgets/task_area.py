@@ -7,6 +7,15 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QW
 from mlops_desktop.qt.workers.tasks import TaskHandle, TaskRunner
 
 
+def show_fraction(bar: QProgressBar, fraction: float | None) -> None:
+    """Show a task's progress on ``bar``: a share done, or busy when it is not known."""
+    if fraction is None:
+        bar.setRange(0, 0)
+    else:
+        bar.setRange(0, 1000)
+        bar.setValue(round(fraction * 1000))
+
+
 class TaskRow(QWidget):
     def __init__(self, handle: TaskHandle, parent: QWidget | None = None):
         super().__init__(parent)
@@ -28,11 +37,8 @@ class TaskRow(QWidget):
 
     def _on_progress(self, fraction: float | None, message: str) -> None:
         self.label.setText(f"{self.handle.title}: {message}" if message else self.handle.title)
-        if fraction is None:
-            self.bar.setRange(0, 0)
-        else:
-            self.bar.setRange(0, 1000)
-            self.bar.setValue(round(fraction * 1000))
+        show_fraction(self.bar, fraction)
+        if fraction is not None:
             self.bar.setToolTip(f"{fraction:.0%}")
 
     def _cancel(self) -> None:

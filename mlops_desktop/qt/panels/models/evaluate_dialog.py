@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 
 from mlops_desktop.domain.errors import UserError
 from mlops_desktop.qt.context import ProjectContext
+from mlops_desktop.qt.widgets.task_area import show_fraction
 from mlops_desktop.services.evaluation import evaluate_task, recipe_for
 
 _RECIPES = (
@@ -118,11 +119,7 @@ class EvaluateDialog(QDialog):
         handle.cancelled.connect(self.reject)
 
     def _progress(self, fraction, message: str) -> None:
-        if fraction is None:
-            self.progress.setRange(0, 0)
-        else:
-            self.progress.setRange(0, 1000)
-            self.progress.setValue(round(fraction * 1000))
+        show_fraction(self.progress, fraction)
         self.message.setText(message)
 
     def _failed(self, message: str) -> None:

@@ -24,6 +24,7 @@ from mlops_desktop.qt.panels.monitoring import drawing
 from mlops_desktop.qt.panels.monitoring.thresholds_dialog import ThresholdsDialog
 from mlops_desktop.qt.widgets import charts
 from mlops_desktop.qt.widgets.tables import BAD, CHANGED, GOOD, fill_table, text_table
+from mlops_desktop.qt.widgets.task_area import show_fraction
 from mlops_desktop.services.monitoring import Look, look_task
 
 #: The windows of served traffic offered: label -> seconds before now (None: all of it).
@@ -418,11 +419,7 @@ class MonitoringPanel(Panel):
             self.running.cancel()
 
     def _progress(self, fraction, message: str) -> None:
-        if fraction is None:
-            self.progress.setRange(0, 0)
-        else:
-            self.progress.setRange(0, 1000)
-            self.progress.setValue(round(fraction * 1000))
+        show_fraction(self.progress, fraction)
         self.progress.setToolTip(message)
 
     def _finished(self) -> None:
