@@ -353,7 +353,9 @@ class MainWindow(QMainWindow):
         dest = self.dialogs.copy_path(source.with_name(f"{source.stem} copy{source.suffix}"))
         if dest is None:
             return
-        handle = self.runner.start("Saving a copy", save_copy_task, str(source), str(dest))
+        handle = self.runner.start(
+            "Saving a copy", save_copy_task, str(source), str(dest), owner=self
+        )
         handle.succeeded.connect(
             lambda saved: self.notifications.show_info(
                 f"Saved a consistent copy at {saved}. Share that file, not the open one."
@@ -365,7 +367,7 @@ class MainWindow(QMainWindow):
         if self.context is None:
             return
         path = self.context.project.path
-        handle = self.runner.start("Checking project", check_task, str(path))
+        handle = self.runner.start("Checking project", check_task, str(path), owner=self)
         handle.succeeded.connect(lambda report: self._report_check(path, report))
         handle.failed.connect(self.notifications.show_error)
 
@@ -373,7 +375,9 @@ class MainWindow(QMainWindow):
         if self.context is None or self.context.project.read_only:
             return
         path = self.context.project.path
-        handle = self.runner.start("Compacting project", compact_task, str(path), in_process=True)
+        handle = self.runner.start(
+            "Compacting project", compact_task, str(path), in_process=True, owner=self
+        )
         handle.succeeded.connect(self._report_compact)
         handle.failed.connect(self.notifications.show_error)
 

@@ -3,6 +3,7 @@
 import time
 
 from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QLabel
 
 from mlops_desktop.qt.widgets.task_area import TaskArea
 from mlops_desktop.qt.workers.tasks import TaskRunner
@@ -50,6 +51,22 @@ def test_results_and_user_errors_arrive_as_signals(qtbot):
     with qtbot.waitSignal(failing.failed, timeout=5000) as failed:
         pass
     assert failed.args[0].startswith("The file has no header row")
+
+
+def test_a_task_whose_owner_is_gone_is_cancelled_and_reaches_no_slot(qtbot):
+    runner = TaskRunner()
+    label = QLabel()
+    handle = runner.start("Counting", tasks.busy_count, FOREVER, owner=label)
+    shown = []
+    # A lambda that touches the widget: Qt would not disconnect it when the label dies.
+    handle.succeeded.connect(lambda result: shown.append(label.text()))
+    handle.cancelled.connect(lambda: shown.append(label.text()))
+    qtbot.waitUntil(lambda: handle.fraction is not None, timeout=5000)
+    with qtbot.waitSignal(handle.finished, timeout=5000):
+        label.deleteLater()
+    assert handle.control.is_cancelled()
+    assert shown == []
+    assert not runner.active()
 
 
 def test_a_task_can_run_in_a_child_process(qtbot):

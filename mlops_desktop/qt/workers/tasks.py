@@ -50,6 +50,7 @@ class TaskHandle(QObject):
             on_partial_result=lambda value: self._posted.emit("partial", value)
         )
         self._shown: tuple[float | None, str] = self.control.latest
+        self._owner_gone = False
         self._posted.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
         self._poll = QTimer(self)
         self._poll.setInterval(PROGRESS_POLL_MS)
@@ -67,6 +68,19 @@ class TaskHandle(QObject):
     def cancel(self) -> None:
         self.control.cancel()
 
+    def bind(self, owner: QObject) -> None:
+        """Cancel and go quiet when ``owner`` is destroyed.
+
+        Qt drops connections to a destroyed object's methods, but not to lambdas that
+        capture it: without this, a task finishing after its panel closed would call into
+        deleted widgets.
+        """
+        owner.destroyed.connect(self._owner_destroyed)
+
+    def _owner_destroyed(self, *_args) -> None:
+        self._owner_gone = True
+        self.cancel()
+
     def _show_progress(self) -> None:
         latest = self.control.latest
         if latest != self._shown:
@@ -75,11 +89,15 @@ class TaskHandle(QObject):
 
     def _deliver(self, kind: str, payload: object) -> None:
         if kind == "partial":
-            self.partial_result.emit(payload)
+            if not self._owner_gone:
+                self.partial_result.emit(payload)
             return
         self._poll.stop()
-        self._show_progress()
         self.running = False
+        if self._owner_gone:
+            self.finished.emit()
+            return
+        self._show_progress()
         if kind == "succeeded":
             self.succeeded.emit(payload)
         elif kind == "failed":
@@ -100,12 +118,23 @@ class TaskRunner(QObject):
         self._threads: list[threading.Thread] = []
 
     def start(
-        self, title: str, fn: Callable[..., Any], *args: Any, in_process: bool = False
+        self,
+        title: str,
+        fn: Callable[..., Any],
+        *args: Any,
+        in_process: bool = False,
+        owner: QObject | None = None,
     ) -> TaskHandle:
-        """Run ``fn(*args, state=...)`` in the background and return its handle."""
+        """Run ``fn(*args, state=...)`` in the background and return its handle.
+
+        Pass the widget whose slots consume the result as ``owner``: the task is cancelled
+        and its signals stay silent once that widget is gone.
+        """
         # No Qt parent: the list below keeps a running handle alive, and Python frees it when
         # the last reference goes (a deleteLater racing the parent's destructor crashed).
         handle = TaskHandle(title)
+        if owner is not None:
+            handle.bind(owner)
         self._handles.append(handle)
         handle.finished.connect(lambda: self._forget(handle))  # emitted on the GUI thread
         thread = threading.Thread(

@@ -81,7 +81,13 @@ class DiffDialog(QDialog):
         self.compare_button.setEnabled(False)
         self.summary.setText("Comparing…")
         handle = self.context.runner.start(
-            "Comparing versions", diff_task, str(self.context.project.path), a, b, in_process=True
+            "Comparing versions",
+            diff_task,
+            str(self.context.project.path),
+            a,
+            b,
+            in_process=True,
+            owner=self,
         )
         handle.succeeded.connect(self.show_result)
         handle.failed.connect(self.summary.setText)

@@ -181,7 +181,9 @@ class ImportDialog(QDialog):
         if self._handle is not None and self._handle.running:
             self._handle.cancel()
         self._set_busy(True)
-        handle = self._runner.start("Reading preview", detect_and_preview, str(self.path), settings)
+        handle = self._runner.start(
+            "Reading preview", detect_and_preview, str(self.path), settings, owner=self
+        )
         self._handle = handle
         detected = settings is None
         handle.succeeded.connect(lambda result, h=handle: self._show(h, result, detected))

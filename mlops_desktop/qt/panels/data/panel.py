@@ -212,6 +212,7 @@ class DataPanel(Panel):
             load_for_panel,
             str(self.context.project.path),
             version_uuid,
+            owner=self,
         )
         self._loading = handle
         handle.succeeded.connect(lambda result, h=handle: self._loaded(h, result))
@@ -257,6 +258,7 @@ class DataPanel(Panel):
             name,
             settings,
             in_process=True,
+            owner=self,
         )
         handle.succeeded.connect(self._imported)
         handle.failed.connect(self.context.notifications.show_error)
@@ -299,6 +301,7 @@ class DataPanel(Panel):
             str(self.context.project.path),
             version.uuid,
             str(path),
+            owner=self,
         )
         handle.succeeded.connect(
             lambda written: self.context.notifications.show_info(

@@ -336,7 +336,9 @@ class RecipeEditor(QWidget):
         if self._preview_handle is not None and self._preview_handle.running:
             self._preview_handle.cancel()
         steps = self.steps[: row + 1]
-        handle = self.context.runner.start("Previewing", recipe.preview, self.sample, steps)
+        handle = self.context.runner.start(
+            "Previewing", recipe.preview, self.sample, steps, owner=self
+        )
         self._preview_handle = handle
         self.preview_title.setText(f"Step {row + 1}: {steps[-1].describe()}")
         self.preview_summary.setText("Computing…")
@@ -381,6 +383,7 @@ class RecipeEditor(QWidget):
             [step.to_json() for step in self.steps],
             None,
             in_process=True,
+            owner=self,
         )
         self.save_button.setEnabled(False)
         handle.succeeded.connect(self._saved)

@@ -194,7 +194,7 @@ class ExperimentEditor(QWidget):
     def _dataset_changed(self, keep_target: str | None = None) -> None:
         dataset = self.dataset.currentText()
         handle = self.context.runner.start(
-            f"Reading {dataset}", _load_profile, str(self.context.project.path), dataset
+            f"Reading {dataset}", _load_profile, str(self.context.project.path), dataset, owner=self
         )
         self._profile_handle = handle
         handle.succeeded.connect(
@@ -279,7 +279,11 @@ class ExperimentEditor(QWidget):
             self._show_problem(exc.message)
             return
         handle = self.context.runner.start(
-            "Checking the experiment", plan_task, str(self.context.project.path), spec_json
+            "Checking the experiment",
+            plan_task,
+            str(self.context.project.path),
+            spec_json,
+            owner=self,
         )
         self._check_handle = handle
         handle.succeeded.connect(lambda result, h=handle: self._checked(h, result))
@@ -337,6 +341,7 @@ class ExperimentEditor(QWidget):
             str(self.context.project.path),
             spec.to_json(),
             self.original_name,
+            owner=self,
         )
         handle.succeeded.connect(lambda _row, name=spec.name: self._saved(name))
         handle.failed.connect(self._show_problem)
@@ -362,6 +367,7 @@ class ExperimentEditor(QWidget):
             str(self.context.project.path),
             spec.to_json(),
             in_process=True,
+            owner=self,
         )
         handle.succeeded.connect(lambda report: self.status.setText(report.summary()))
         handle.failed.connect(self._show_problem)

@@ -93,7 +93,7 @@ class CompareDialog(QDialog):
         layout.addWidget(buttons)
 
         handle = context.runner.start(
-            "Comparing versions", compare_task, str(context.project.path), labels
+            "Comparing versions", compare_task, str(context.project.path), labels, owner=self
         )
         handle.succeeded.connect(self.show_result)
         handle.failed.connect(self._failed)

@@ -111,6 +111,7 @@ class EvaluateDialog(QDialog):
             data.label,
             self.recipe.currentData(),
             in_process=True,
+            owner=self,
         )
         self._running = handle
         handle.progress.connect(self._progress)

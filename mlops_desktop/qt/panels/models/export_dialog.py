@@ -120,6 +120,7 @@ class ExportDialog(QDialog):
             out,
             self.serialization.currentData(),
             in_process=True,
+            owner=self,
         )
         self._running = handle
         handle.progress.connect(lambda _f, message: self.message.setText(message))

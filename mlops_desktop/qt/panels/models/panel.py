@@ -144,7 +144,7 @@ class ModelsPanel(Panel):
         if self._browsing is not None and self._browsing.running:
             self._browsing.cancel()
         handle = self.context.runner.start(
-            "Reading model versions", browse_task, str(self.context.project.path)
+            "Reading model versions", browse_task, str(self.context.project.path), owner=self
         )
         self._browsing = handle
         handle.succeeded.connect(lambda rows, h=handle: self._browsed(h, rows))
@@ -220,7 +220,7 @@ class ModelsPanel(Panel):
         if self._loading is not None and self._loading.running:
             self._loading.cancel()
         handle = self.context.runner.start(
-            "Reading the version", load_detail, str(self.context.project.path), uuids[0]
+            "Reading the version", load_detail, str(self.context.project.path), uuids[0], owner=self
         )
         self._loading = handle
         handle.succeeded.connect(lambda detail, h=handle: self._detail_loaded(h, detail))

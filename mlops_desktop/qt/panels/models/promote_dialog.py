@@ -165,6 +165,7 @@ class PromoteDialog(QDialog):
             self.version.label,
             alias,
             in_process=True,
+            owner=self,
         )
         self._checking = handle
         handle.succeeded.connect(self.show_check)

@@ -244,7 +244,7 @@ class ServingPanel(Panel):
         if self._choosing is not None and self._choosing.running:
             return
         handle = self.context.runner.start(
-            "Reading models to serve", choices_task, str(self.context.project.path)
+            "Reading models to serve", choices_task, str(self.context.project.path), owner=self
         )
         self._choosing = handle
         handle.succeeded.connect(self._show_choices)
@@ -349,7 +349,9 @@ class ServingPanel(Panel):
                 self.token.setFocus()
                 return
         port = self.port.value()
-        handle = self.context.runner.start("Checking the port", check_port_task, host, port)
+        handle = self.context.runner.start(
+            "Checking the port", check_port_task, host, port, owner=self
+        )
         self._checking = handle
         log_on = self.log_predictions.isChecked()
         handle.succeeded.connect(
@@ -460,7 +462,11 @@ class ServingPanel(Panel):
             return
         self._asked.add(ref)
         handle = self.context.runner.start(
-            "Preparing request examples", example_task, str(self.context.project.path), ref
+            "Preparing request examples",
+            example_task,
+            str(self.context.project.path),
+            ref,
+            owner=self,
         )
         handle.succeeded.connect(lambda body: self._example_ready(ref, body))
         handle.failed.connect(lambda message: self._example_ready(ref, f"No examples: {message}"))
