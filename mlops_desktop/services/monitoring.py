@@ -500,3 +500,15 @@ def look_task(
         except UserError as exc:
             return Look(report, (), exc.message)
         return Look(report, points)
+
+
+def performance_task(
+    project_path: str, ref: str, labels: str, since: float | None, state: TaskState
+) -> LivePerformance:
+    """Task function (child process: a long log is read and joined): ``ref``'s live metrics
+    on its logged predictions since ``since`` whose true values ``labels`` holds."""
+    from mlops_desktop.services.project import Project
+
+    with Project.open(project_path, read_only=True) as project:
+        state.set_progress(None, f"Matching the labels with {ref}'s logged predictions")
+        return project.monitoring.performance(ref, labels, since=since)

@@ -187,3 +187,52 @@ def test_a_check_can_be_cancelled(panel, qtbot):
     assert panel.look is None
     assert not panel.cancel_button.isVisibleTo(panel)
     assert panel.check_button.isEnabled()
+
+
+def test_live_performance_scores_the_served_predictions_against_true_values(
+    panel, project_file, tmp_path, qtbot
+):
+    with Project.open(project_file, read_only=True) as project:
+        version = project.models.get("flowers:1")
+        logged = project.serving.predictions_frame(version.uuid)
+        truth = iris(project, seed=5, rows=120)["target"]  # the batch answered "virginica"
+    labels = tmp_path / "truth.csv"
+    ids = logged["request_id"].tolist()[-120:]
+    labels.write_text(
+        "request_id,target\n" + "".join(f"{i},{t}\n" for i, t in zip(ids, truth, strict=True))
+    )
+    panel.choose("flowers:1")
+    panel.scope_choice.setCurrentIndex(panel.scope_choice.findData(SERVED))
+    panel.window_choice.setCurrentIndex(panel.window_choice.findText("all"))
+    assert panel.performance_button.isEnabled()
+    dialog = panel.show_performance()
+    qtbot.addWidget(dialog)
+    assert not dialog.measure_button.isEnabled()  # nothing chosen yet
+
+    dialog.use_file(str(labels))
+    dialog.measure_button.click()
+    qtbot.waitUntil(lambda: not dialog.running.running, timeout=60_000)
+    assert dialog.performance is not None, dialog.summary.text()
+    assert dialog.summary.text().startswith("120 logged rows have a true value.")
+    rows = {dialog.table.item(r, 0).text(): r for r in range(dialog.table.rowCount())}
+    accuracy = rows["accuracy"]
+    live = float(dialog.table.item(accuracy, 1).text())
+    training = float(dialog.table.item(accuracy, 2).text())
+    assert live < training
+    assert dialog.table.item(accuracy, 1).background().color() == BAD
+
+    # Labels for requests that were never logged: a sentence, not an empty table.
+    unknown = tmp_path / "unknown.csv"
+    unknown.write_text("request_id,target\nnever-sent,1\n")
+    dialog.use_file(str(unknown))
+    dialog.measure_button.click()
+    qtbot.waitUntil(lambda: not dialog.running.running, timeout=60_000)
+    assert dialog.performance is None
+    assert dialog.table.rowCount() == 0
+    assert "None of the 1 labelled rows matches a prediction of flowers:1" in dialog.summary.text()
+
+
+def test_live_performance_needs_served_traffic(panel):
+    panel.choose("flowers:1")
+    panel.scope_choice.setCurrentIndex(panel.scope_choice.findData(DATASET))
+    assert not panel.performance_button.isEnabled()

@@ -21,6 +21,7 @@ from mlops_desktop.domain.drift import AMBER, GREEN, RED, ColumnDrift
 from mlops_desktop.qt.context import ProjectContext
 from mlops_desktop.qt.panels.base import Panel
 from mlops_desktop.qt.panels.monitoring import drawing
+from mlops_desktop.qt.panels.monitoring.performance_dialog import PerformanceDialog
 from mlops_desktop.qt.panels.monitoring.thresholds_dialog import ThresholdsDialog
 from mlops_desktop.qt.widgets import charts
 from mlops_desktop.qt.widgets.tables import BAD, CHANGED, GOOD, fill_table, text_table
@@ -217,6 +218,13 @@ class MonitoringPanel(Panel):
         self.thresholds_button.setObjectName("monitor-thresholds")
         self.thresholds_button.setToolTip("See or change when a column turns amber or red")
         self.thresholds_button.clicked.connect(self.edit_thresholds)
+        self.performance_button = QPushButton("Live performance…")
+        self.performance_button.setObjectName("monitor-performance")
+        self.performance_button.setToolTip(
+            "Score the served predictions against true values that arrived later, next to "
+            "the training metrics"
+        )
+        self.performance_button.clicked.connect(self.show_performance)
         self.progress = QProgressBar()
         self.progress.setVisible(False)
         self.progress.setMaximumWidth(220)
@@ -235,6 +243,7 @@ class MonitoringPanel(Panel):
         top.addWidget(self.progress)
         top.addWidget(self.cancel_button)
         top.addStretch(0)
+        top.addWidget(self.performance_button)
         top.addWidget(self.thresholds_button)
 
         self.heading = QLabel()
@@ -304,7 +313,7 @@ class MonitoringPanel(Panel):
         if self._choosing is not None and self._choosing.running:
             return
         handle = self.context.runner.start(
-            "Reading models to monitor", choices_task, str(self.context.project.path)
+            "Reading models to monitor", choices_task, str(self.context.project.path), owner=self
         )
         self._choosing = handle
         handle.succeeded.connect(self._show_choices)
@@ -348,6 +357,7 @@ class MonitoringPanel(Panel):
         else:
             ready = ref is not None and self.dataset_choice.currentData() is not None
         self.check_button.setEnabled(idle and ready)
+        self.performance_button.setEnabled(served and ready)
         if self.look is None and idle:
             self._show_empty(self._failure or self._why_not_ready())
 
@@ -388,8 +398,7 @@ class MonitoringPanel(Panel):
                 self._show_look(None)
                 self._show_empty(self._why_not_ready())
                 return
-            seconds = self.window_choice.currentData()
-            since, dataset = (None if seconds is None else time.time() - seconds), None
+            since, dataset = self._since(), None
             title = f"Checking {ref}'s traffic ({self.window_choice.currentText()})"
         else:
             since, dataset = None, self.dataset_choice.currentData()
@@ -403,6 +412,7 @@ class MonitoringPanel(Panel):
             since,
             self.context.project.read_only,
             in_process=True,
+            owner=self,
         )
         self.running = handle
         self.progress.setRange(0, 0)
@@ -414,9 +424,27 @@ class MonitoringPanel(Panel):
         handle.finished.connect(self._finished)
         self._update_form()
 
+    def _since(self) -> float | None:
+        seconds = self.window_choice.currentData()
+        return None if seconds is None else time.time() - seconds
+
     def cancel(self) -> None:
         if self.running is not None and self.running.running:
             self.running.cancel()
+
+    def show_performance(self) -> PerformanceDialog:
+        """Open the live-performance dialog for the chosen version's served window."""
+        dialog = PerformanceDialog(
+            self.context,
+            self.version_choice.currentData(),
+            self._since(),
+            self.window_choice.currentText(),
+            (self._choices or {}).get("datasets", []),
+            self,
+        )
+        dialog.setModal(True)
+        dialog.show()
+        return dialog
 
     def _progress(self, fraction, message: str) -> None:
         show_fraction(self.progress, fraction)
