@@ -168,7 +168,9 @@ def _dask(project: Project):
 
     class _Session:
         def __enter__(self):
-            self._config = joblib.parallel_config(backend="dask", scheduler_host=address)
+            # The backend's own client, if it made one from the address, would outlive the
+            # job and keep reconnecting to a scheduler that may be gone.
+            self._config = joblib.parallel_config(backend="dask", client=client)
             self._config.__enter__()
             return client
 
