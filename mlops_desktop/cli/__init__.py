@@ -9,6 +9,7 @@ from mlops_desktop.cli import (  # noqa: F401
     models,
     monitoring,
     project,
+    retraining,
     serving,
     training,
 )

@@ -13,6 +13,7 @@ from mlops_desktop.cli.base import (
     json_option,
 )
 from mlops_desktop.domain.errors import UserError
+from mlops_desktop.domain.job import FINISHED, Job
 
 
 @cli.command("worker")
@@ -149,7 +150,6 @@ def train_command(
 ) -> None:
     """Queue EXPERIMENT for training (and with --wait, train it and print the model version)."""
     from mlops_desktop.services.project import Project
-    from mlops_desktop.services.supervisor import WorkerPool, default_size
 
     path = existing_project(project)
     with Project.open(path) as opened:
@@ -162,9 +162,19 @@ def train_command(
         )
         return
 
+    ended = wait_for_job(path, job.number)
+    emit(as_json, ended.to_json(), ended.model_label)
+
+
+def wait_for_job(path: Path, number: int) -> Job:
+    """Run the queue of the project at ``path`` until job ``number`` ends; the done job, or
+    a ``UserError`` saying how it ended."""
+    from mlops_desktop.services.project import Project
+    from mlops_desktop.services.supervisor import WorkerPool, default_size
+
     def finished() -> bool:
         with Project.open(path, read_only=True) as opened:
-            return opened.queue.job(job.number).status in ("done", "failed", "cancelled")
+            return opened.queue.job(number).status in FINISHED
 
     pool = WorkerPool(str(path.absolute()), size=default_size())
     try:
@@ -172,7 +182,7 @@ def train_command(
     finally:
         pool.stop()
     with Project.open(path, read_only=True) as opened:
-        ended = opened.queue.job(job.number)
+        ended = opened.queue.job(number)
     if ended.status != "done":
-        raise UserError(f"Job #{job.number} {ended.status}: {ended.error}")
-    emit(as_json, ended.to_json(), ended.model_label)
+        raise UserError(f"Job #{number} {ended.status}: {ended.error}")
+    return ended

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from mlops_desktop.services.predictionlog import Serving
     from mlops_desktop.services.queue import Queue
     from mlops_desktop.services.registry import Models
+    from mlops_desktop.services.retraining import Retraining
 
 
 class Project:
@@ -107,6 +108,13 @@ class Project:
         from mlops_desktop.services.monitoring import Monitoring
 
         return Monitoring(self)
+
+    @cached_property
+    def retraining(self) -> Retraining:
+        """Versions retrained on new data, judged against an alias holder, and promoted."""
+        from mlops_desktop.services.retraining import Retraining
+
+        return Retraining(self)
 
     def info(self) -> ProjectInfo:
         row = self.file.project_row()

@@ -43,6 +43,10 @@ class PromotionCheck:
     results: tuple[GateResult, ...]
     basis: str  # where the holder's numbers came from
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    #: The hold-out metrics the gates compared: the candidate's, and the holder's (None
+    #: without a holder) as measured per ``basis``.
+    candidate_metrics: dict = field(default_factory=dict)
+    holder_metrics: dict | None = None
 
     @property
     def passed(self) -> bool:
@@ -220,13 +224,18 @@ class Models:
         return [v for v in self._repo.all() if v.model_uuid == model_uuid]
 
     def check_promotion(
-        self, ref: str, alias: str, state: TaskState | None = None
+        self,
+        ref: str,
+        alias: str,
+        state: TaskState | None = None,
+        same_rows: bool = False,
     ) -> PromotionCheck:
         """Run the gates of ``model@alias`` on version ``ref``; nothing is written.
 
         A relative gate compares with the current holder on the candidate's hold-out rows. When
         the two were measured on different rows, the holder is re-measured on the candidate's
-        (which loads its model: call this in a worker process, as the GUI does).
+        (which loads its model: call this in a worker process, as the GUI does); ``same_rows``
+        re-measures it then even without a relative gate, for a like-for-like comparison.
         """
         version = self.get(ref)
         alias = check_name(alias, "alias")
@@ -242,7 +251,8 @@ class Models:
         if holder is not None:
             basis = f"{holder.label}'s hold-out metrics, measured on the same rows"
             holder_metrics = holder.metrics["holdout"]
-            if any(g.relative for g in gates) and not _same_holdout(version, holder):
+            relative = same_rows or any(g.relative for g in gates)
+            if relative and not _same_holdout(version, holder):
                 holder_metrics = self._remeasure(holder, version, state)
                 basis = f"{holder.label} re-measured on {version.label}'s hold-out rows"
         results = tuple(
@@ -261,6 +271,8 @@ class Models:
             results,
             basis,
             warnings,
+            dict(version.metrics["holdout"]),
+            holder_metrics,
         )
 
     def _remeasure(self, holder: ModelVersion, candidate: ModelVersion, state) -> dict:
@@ -412,6 +424,18 @@ class Models:
             if version.dataset_version_uuid
             else []
         )
+        retrained = self._file.retrains.of_job(version.job_uuid) if version.job_uuid else None
+        if retrained is not None:
+            reason = f" ({retrained.reason})" if retrained.reason else ""
+            steps.append(
+                LineageStep(
+                    "model_version",
+                    retrained.source_label,
+                    f"retrained on {retrained.data_label} by retraining #{retrained.number} "
+                    f"for {retrained.model}@{retrained.alias}{reason}",
+                    retrained.source_uuid,
+                )
+            )
         if chain and chain[0].source is not None:
             source = chain[0].source
             steps.append(
@@ -476,6 +500,22 @@ class Models:
             steps.append(
                 LineageStep(
                     "serving_session", session.label_for(requests), session.detail(), session.uuid
+                )
+            )
+        for retrain in self._file.retrains.of_source(version.uuid):
+            how = f"retraining #{retrain.number} on {retrain.trained_on_label}"
+            if retrain.version_label is None:
+                steps.append(
+                    LineageStep("job", f"#{retrain.job_number}", how, str(retrain.job_number))
+                )
+                continue
+            verdict = f": {retrain.review.summary}" if retrain.review else ", not reviewed yet"
+            steps.append(
+                LineageStep(
+                    "model_version",
+                    retrain.version_label,
+                    f"retrained from this version by {how}{verdict}",
+                    retrain.version_uuid,
                 )
             )
         return steps

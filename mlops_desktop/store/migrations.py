@@ -353,6 +353,32 @@ MIGRATIONS: tuple[Migration, ...] = (
         ) WITHOUT ROWID;
         """,
     ),
+    Migration(
+        8,
+        "retrains",
+        """
+        -- A version retrained on new data: what was given, what its recipe made of it, the job
+        -- that trains it, the alias proposed, and (once judged) the review as JSON. The new
+        -- version is the job's model_version_uuid.
+        CREATE TABLE retrains (
+            uuid TEXT PRIMARY KEY,
+            number INTEGER NOT NULL UNIQUE,
+            source_uuid TEXT NOT NULL REFERENCES model_versions (uuid) ON DELETE CASCADE,
+            data_uuid TEXT NOT NULL,
+            data_label TEXT NOT NULL,
+            trained_on_uuid TEXT NOT NULL,
+            trained_on_label TEXT NOT NULL,
+            job_uuid TEXT NOT NULL REFERENCES jobs (uuid) ON DELETE CASCADE,
+            alias TEXT NOT NULL,
+            reason TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            created_by TEXT NOT NULL,
+            review TEXT CHECK (review IS NULL OR json_valid(review))
+        );
+        CREATE INDEX retrains_source ON retrains (source_uuid);
+        CREATE INDEX retrains_job ON retrains (job_uuid);
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

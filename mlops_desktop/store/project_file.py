@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from mlops_desktop.store.jobs import JobRepository
     from mlops_desktop.store.models import ModelRepository
     from mlops_desktop.store.monitoring import MonitoringRepository
+    from mlops_desktop.store.retrains import RetrainRepository
     from mlops_desktop.store.serving import ServingRepository
     from mlops_desktop.store.settings import Settings
 
@@ -378,6 +379,12 @@ class ProjectFile:
         from mlops_desktop.store.monitoring import MonitoringRepository
 
         return MonitoringRepository(self)
+
+    @cached_property
+    def retrains(self) -> RetrainRepository:
+        from mlops_desktop.store.retrains import RetrainRepository
+
+        return RetrainRepository(self)
 
     @cached_property
     def settings(self) -> Settings:
