@@ -235,3 +235,11 @@ def review_task(project_path: str, number: int, state: TaskState) -> Review:
 
     with Project.open(project_path) as project:
         return project.retraining.review(number, state)
+
+
+def promote_task(project_path: str, number: int, reason: str | None, state: TaskState):
+    """Task function (child process: a relative gate measures the holder)."""
+    from mlops_desktop.services.project import Project
+
+    with Project.open(project_path) as project:
+        return project.retraining.promote(number, reason)

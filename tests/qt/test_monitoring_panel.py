@@ -236,3 +236,84 @@ def test_live_performance_needs_served_traffic(panel):
     panel.choose("flowers:1")
     panel.scope_choice.setCurrentIndex(panel.scope_choice.findData(DATASET))
     assert not panel.performance_button.isEnabled()
+
+
+def test_retraining_from_a_drift_look_trains_reviews_and_promotes(panel, window, qtbot):
+    compare(panel, qtbot, DATASET, dataset="iris:2")
+    assert panel.retrain_button.isEnabled()
+    dialog = panel.show_retrain()
+    qtbot.addWidget(dialog)
+    assert dialog.reason.text() == f"red drift on iris:2 in {PETAL}"
+    assert dialog.start_button.isEnabled() is False  # no file chosen yet
+    dialog.dataset_choice.setChecked(True)
+    dialog.datasets.setCurrentIndex(dialog.datasets.findData("iris:2"))
+    assert dialog.start_button.isEnabled()
+    dialog.start_button.click()
+    qtbot.waitUntil(lambda: dialog.retrain is not None, timeout=60_000)
+    assert dialog.retrain.trained_on_label == "iris:2"
+    assert "trains flowers on iris:2 in the Training queue" in dialog.status.text()
+    assert not dialog.form.isEnabled()
+
+    # The window's workers train it; the dialog then reviews it by itself.
+    qtbot.waitUntil(lambda: dialog.review is not None, timeout=180_000)
+    review = dialog.review
+    assert (review.candidate, review.holder, review.passed) == ("flowers:3", None, True)
+    assert dialog.table.rowCount() == len(review.candidate_metrics)
+    assert dialog.promote_button.text() == "Promote to flowers@production"
+    dialog.promote_button.click()
+    qtbot.waitUntil(lambda: "is now flowers@production" in dialog.status.text(), timeout=60_000)
+    with Project.open(window.context.project.path, read_only=True) as project:
+        assert project.models.aliases("flowers")[0].version == 3
+        first = project.models.lineage("flowers:3")[0]
+        assert (first.kind, first.label) == ("model_version", "flowers:1")
+        assert f"(red drift on iris:2 in {PETAL})" in first.detail
+
+
+def test_a_retraining_that_does_not_fit_says_why_and_changes_nothing(panel, qtbot, tmp_path):
+    panel.choose("flowers:1")
+    dialog = panel.show_retrain()
+    qtbot.addWidget(dialog)
+    (tmp_path / "narrow.csv").write_text("a,b\n1,2\n3,4\n")
+    before = panel.context.project.file.counts()
+    dialog.file_path.setText(str(tmp_path / "narrow.csv"))
+    dialog.start_button.click()
+    qtbot.waitUntil(lambda: not dialog.running.running, timeout=60_000)
+    assert dialog.retrain is None
+    assert "experiment does not fit" in dialog.status.text()
+    assert dialog.start_button.isEnabled()  # fix the input and try again
+    assert panel.context.project.file.counts() == before
+
+
+def test_a_retraining_left_running_is_picked_up_again(panel, qtbot):
+    panel.choose("flowers:1")
+    dialog = panel.show_retrain()
+    dialog.dataset_choice.setChecked(True)
+    dialog.datasets.setCurrentIndex(dialog.datasets.findData("iris:2"))
+    dialog.start_button.click()
+    qtbot.waitUntil(lambda: dialog.retrain is not None, timeout=60_000)
+    number = dialog.retrain.number
+    dialog.close()
+    dialog.deleteLater()
+
+    again = panel.show_retrain()
+    qtbot.addWidget(again)
+    assert again.retrain.number == number
+    assert not again.form.isEnabled()
+    qtbot.waitUntil(lambda: again.review is not None, timeout=180_000)
+    assert again.review.candidate == "flowers:3"
+
+
+def test_an_alert_banner_offers_to_retrain_with_the_alert_as_the_reason(panel, window, qtbot):
+    from mlops_desktop.qt.panels.monitoring.retrain_dialog import RetrainDialog
+
+    compare(panel, qtbot, DATASET, dataset="iris:2")
+    banner = next(n for n in window.notifications._items if f"{PETAL} crossed PSI" in n.message)
+    (action,) = banner.action_buttons
+    assert action.text() == "Retrain…"
+    panel.choose("flowers:2")  # the banner knows which version it was about
+    action.click()
+    (dialog,) = panel.findChildren(RetrainDialog)
+    qtbot.addWidget(dialog)
+    assert dialog.ref == "flowers:1"
+    assert dialog.reason.text().startswith(f"flowers:1 on iris:2: {PETAL} crossed PSI")
+    assert not dialog.reason.text().endswith("Monitoring panel.")

@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 MAX_VISIBLE = 4
 INFO_TIMEOUT_MS = 10_000
@@ -25,10 +35,22 @@ class Notification(QFrame):
         close.setToolTip("Dismiss")
         close.setAutoRaise(True)
         close.clicked.connect(self.dismiss)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(10, 6, 6, 6)
-        layout.addWidget(text, 1)
-        layout.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
+        self._layout = QHBoxLayout(self)
+        self._layout.setContentsMargins(10, 6, 6, 6)
+        self._layout.addWidget(text, 1)
+        self._layout.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
+        self.action_buttons: list[QPushButton] = []
+
+    def add_action(self, text: str, handler: Callable[[], object]) -> QPushButton:
+        """A button beside the message that does what the message suggests, then dismisses it."""
+        button = QPushButton(text)
+        button.clicked.connect(lambda _checked=False: handler())  # not given ``checked``
+        button.clicked.connect(self.dismiss)
+        self._layout.insertWidget(
+            len(self.action_buttons) + 1, button, 0, Qt.AlignmentFlag.AlignTop
+        )
+        self.action_buttons.append(button)
+        return button
 
     def dismiss(self) -> None:
         self.dismissed.emit()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from functools import partial
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
@@ -22,6 +23,7 @@ from mlops_desktop.qt.context import ProjectContext
 from mlops_desktop.qt.panels.base import Panel
 from mlops_desktop.qt.panels.monitoring import drawing
 from mlops_desktop.qt.panels.monitoring.performance_dialog import PerformanceDialog
+from mlops_desktop.qt.panels.monitoring.retrain_dialog import RetrainDialog
 from mlops_desktop.qt.panels.monitoring.thresholds_dialog import ThresholdsDialog
 from mlops_desktop.qt.widgets import charts
 from mlops_desktop.qt.widgets.tables import BAD, CHANGED, GOOD, fill_table, text_table
@@ -33,6 +35,7 @@ WINDOWS = (("last hour", 3600), ("last day", 86400), ("last week", 7 * 86400), (
 SERVED, DATASET = "served", "dataset"
 STATUS_BRUSH = {GREEN: GOOD, AMBER: CHANGED, RED: BAD}
 STATUS_HTML = {GREEN: "#198754", AMBER: "#b58100", RED: "#dc3545"}
+ALERT_PREFIX, ALERT_SUFFIX = "Monitoring alert: ", " Look at it in the Monitoring panel."
 #: Banners one look may raise, one per column newly crossing; the rest share one more.
 MAX_ALERT_BANNERS = 3
 
@@ -168,8 +171,8 @@ def alert_sentences(report) -> list[tuple[str, str, str]]:
             (
                 status,
                 subject,
-                f"Monitoring alert: {report.version} on {what}: {subject} crossed "
-                f"{crossed}. Look at it in the Monitoring panel.",
+                f"{ALERT_PREFIX}{report.version} on {what}: {subject} crossed "
+                f"{crossed}.{ALERT_SUFFIX}",
             )
         )
     return sorted(found, key=lambda found: found[0] != RED)
@@ -225,6 +228,13 @@ class MonitoringPanel(Panel):
             "the training metrics"
         )
         self.performance_button.clicked.connect(self.show_performance)
+        self.retrain_button = QPushButton("Retrain…")
+        self.retrain_button.setObjectName("monitor-retrain")
+        self.retrain_button.setToolTip(
+            "Train the version again on new data with its own recipe and experiment, then "
+            "judge it against the alias holder"
+        )
+        self.retrain_button.clicked.connect(self.show_retrain)
         self.progress = QProgressBar()
         self.progress.setVisible(False)
         self.progress.setMaximumWidth(220)
@@ -244,6 +254,7 @@ class MonitoringPanel(Panel):
         top.addWidget(self.cancel_button)
         top.addStretch(0)
         top.addWidget(self.performance_button)
+        top.addWidget(self.retrain_button)
         top.addWidget(self.thresholds_button)
 
         self.heading = QLabel()
@@ -358,6 +369,7 @@ class MonitoringPanel(Panel):
             ready = ref is not None and self.dataset_choice.currentData() is not None
         self.check_button.setEnabled(idle and ready)
         self.performance_button.setEnabled(served and ready)
+        self.retrain_button.setEnabled(ref is not None and not self.context.project.read_only)
         if self.look is None and idle:
             self._show_empty(self._failure or self._why_not_ready())
 
@@ -446,6 +458,45 @@ class MonitoringPanel(Panel):
         dialog.show()
         return dialog
 
+    def retrain_from_alert(self, ref: str, reason: str) -> RetrainDialog | None:
+        """Retrain version ``ref`` because of an alert (its banner's action)."""
+        window = self.window()
+        if hasattr(window, "show_panel"):
+            window.show_panel("monitoring")
+        if not self.choose(ref):
+            self.context.notifications.show_error(
+                f"{ref} is no longer in the project, so it cannot be retrained."
+            )
+            return None
+        return self.show_retrain(reason)
+
+    def show_retrain(self, reason: str | None = None) -> RetrainDialog:
+        """Open the retraining dialog for the chosen version; unless ``reason`` is given, a
+        look that found drift in it gives the reason."""
+        ref = self.version_choice.currentData()
+        reason = self._drift_reason(ref) if reason is None else reason
+        # One indexed query: quick enough for the event loop.
+        pending = next(
+            (r for r in reversed(self.context.project.retraining.of_version(ref)) if not r.review),
+            None,
+        )
+        datasets = (self._choices or {}).get("datasets", [])
+        dialog = RetrainDialog(self.context, ref, datasets, reason, pending, self)
+        dialog.setModal(True)
+        dialog.show()
+        return dialog
+
+    def _drift_reason(self, ref: str) -> str:
+        """``red drift on iris:2 in petal length (cm)`` when the shown look found drift in
+        ``ref``; else nothing."""
+        look = self.look
+        if look is None or look.report.version != ref or look.report.status == GREEN:
+            return ""
+        drifted = [c.name for c in look.report.drift.columns if c.status != GREEN]
+        what = "served traffic" if look.report.scope == SERVED else look.report.against
+        reason = f"{look.report.status} drift on {what.split(' (')[0]}"
+        return reason + (f" in {', '.join(drifted[:3])}" if drifted else "")
+
     def _progress(self, fraction, message: str) -> None:
         show_fraction(self.progress, fraction)
         self.progress.setToolTip(message)
@@ -474,7 +525,15 @@ class MonitoringPanel(Panel):
         found = alert_sentences(report)
         notifications = self.context.notifications
         for status, _subject, sentence in found[:MAX_ALERT_BANNERS]:
-            (notifications.show_error if status == RED else notifications.show_warning)(sentence)
+            show = notifications.show_error if status == RED else notifications.show_warning
+            banner = show(sentence)
+            if not self.context.project.read_only:
+                reason = sentence.removeprefix(ALERT_PREFIX).removesuffix(ALERT_SUFFIX)
+                action = banner.add_action(
+                    "Retrain…", partial(self.retrain_from_alert, report.version, reason)
+                )
+                # The banner can outlive this panel (the project closes): then it only informs.
+                self.destroyed.connect(action.deleteLater)
         rest = [subject for _status, subject, _sentence in found[MAX_ALERT_BANNERS:]]
         if rest:
             notifications.show_warning(
