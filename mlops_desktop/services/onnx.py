@@ -354,6 +354,13 @@ class OnnxPredictor:
             self._labels[str(c)] = c
             if isinstance(c, bool | int) or (isinstance(c, float) and c.is_integer()):
                 self._labels[int(c)] = c
+        # Text and integer classes come back as themselves (bool and float ones do not): a
+        # whole batch of such labels is then one tolist() and a set check.
+        self._plain_classes = (
+            set(self.classes)
+            if self.classes and all(type(c) in (str, int) for c in self.classes)
+            else None
+        )
 
     def feeds(self, columns: dict[str, np.ndarray], rows: int) -> dict[str, np.ndarray]:
         """The graph's inputs from parsed request columns: ``(rows, 1)`` arrays in the types
@@ -378,8 +385,13 @@ class OnnxPredictor:
             return np.asarray(output, dtype=np.float64).reshape(rows).tolist()
         if method == "predict_proba":
             return np.asarray(output, dtype=np.float64).reshape(rows, -1).tolist()
+        labels = np.asarray(output).reshape(rows)
+        if self._plain_classes is not None:
+            found = labels.tolist()
+            if set(found) <= self._plain_classes:
+                return found
         try:
-            return [self._labels[_plain(label)] for label in np.asarray(output).reshape(rows)]
+            return [self._labels[_plain(label)] for label in labels]
         except KeyError as exc:
             raise RuntimeError(f"the ONNX graph gave a label {exc} that is no class") from None
 
