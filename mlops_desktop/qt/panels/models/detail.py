@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QTabWidget,
     QVBoxLayout,
@@ -225,7 +226,7 @@ class VersionDetailView(QTabWidget):
         self.lineage = QLabel()
         self.lineage.setObjectName("lineage")
         self.lineage.setTextFormat(Qt.TextFormat.RichText)
-        self.lineage.setWordWrap(True)
+        self.lineage.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.lineage.linkActivated.connect(self._link)
         hint = QLabel(
             "Every arrow is a stored reference: click a box to open it in its panel. "
@@ -233,11 +234,16 @@ class VersionDetailView(QTabWidget):
         )
         hint.setObjectName("hint")
         hint.setWordWrap(True)
+        # A long chain (retrains, many sessions) scrolls sideways instead of widening the
+        # window beyond the screen.
+        chain = QScrollArea()
+        chain.setWidget(self.lineage)
+        chain.setWidgetResizable(True)
+        chain.setFrameShape(QScrollArea.Shape.NoFrame)
         tab = QWidget()
         layout = QVBoxLayout(tab)
-        layout.addWidget(self.lineage)
+        layout.addWidget(chain, 1)
         layout.addWidget(hint)
-        layout.addStretch(1)
         return tab
 
     def _evaluations_tab(self) -> QWidget:

@@ -253,9 +253,13 @@ class MonitoringPanel(Panel):
         top.addWidget(self.progress)
         top.addWidget(self.cancel_button)
         top.addStretch(0)
-        top.addWidget(self.performance_button)
-        top.addWidget(self.retrain_button)
-        top.addWidget(self.thresholds_button)
+        # The actions share the heading's line: one row for everything would set the
+        # window's minimum width and squeeze the navigation.
+        actions = QHBoxLayout()
+        actions.addStretch(1)
+        actions.addWidget(self.performance_button)
+        actions.addWidget(self.retrain_button)
+        actions.addWidget(self.thresholds_button)
 
         self.heading = QLabel()
         self.heading.setObjectName("monitor-heading")
@@ -301,7 +305,10 @@ class MonitoringPanel(Panel):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
         layout.addLayout(top)
-        layout.addWidget(self.heading)
+        heading = QHBoxLayout()
+        heading.addWidget(self.heading, 1)
+        heading.addLayout(actions)
+        layout.addLayout(heading)
         layout.addWidget(self.tabs, 1)
         layout.addWidget(self.empty, 1)
 
