@@ -3,7 +3,7 @@
 # package), then starts the app or runs the whole test suite. Safe to run again: each step
 # is skipped when it is already done.
 #
-#   ./quickstart.sh app [PROJECT]     set up and open the window (on PROJECT if given)
+#   ./quickstart.sh app [PROJECT]     set up and open the window on the demo project (or PROJECT)
 #   ./quickstart.sh test [PYTEST ARGS] set up and run lint, layer checks and every test
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -85,9 +85,8 @@ case "$command" in
     setup "$BASE_PACKAGES $DISPLAY_PACKAGES"
     project="${1:-}"
     if [ -z "$project" ]; then
-      folder=$("$VENV/bin/python" -c 'from mlops_desktop.services.paths import default_project_folder as f; print(f())')
-      project="$folder/Quickstart.mlops"
-      [ -f "$project" ] || "$VENV/bin/mlops-desktop" init "$project"
+      say "Building the demo project (once; it takes a few seconds)"
+      project=$("$VENV/bin/mlops-desktop" demo)
     fi
     say "Starting mlops_desktop on $project"
     exec "$VENV/bin/mlops-desktop" "$project"

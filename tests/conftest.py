@@ -42,3 +42,15 @@ def served_project(tmp_path_factory):
         patch.setenv("MLOPS_DESKTOP_HOME", str(home))
         patch.setenv("MLOPS_DESKTOP_USER", "tester")
         return build_served_project(tmp_path_factory.mktemp("served") / "served.mlops")
+
+
+@pytest.fixture(scope="session")
+def demo_project(tmp_path_factory):
+    """The demo project, built once for the session; copy it before changing it."""
+    from mlops_desktop.services.demo import build_demo
+
+    home = tmp_path_factory.mktemp("demo-home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLOPS_DESKTOP_HOME", str(home))
+        patch.setenv("MLOPS_DESKTOP_USER", "tester")
+        return build_demo(tmp_path_factory.mktemp("demo") / "Demo.mlops")

@@ -114,3 +114,14 @@ def test_every_command_is_documented_in_the_readme():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     missing = [p for p in _command_paths(cli) if f"mlops-desktop {p}" not in readme]
     assert not missing, f"commands missing from README.md: {missing}"
+
+
+def test_demo_builds_once_and_prints_its_path(tmp_path):
+    path = tmp_path / "Demo.mlops"
+    first = json.loads(run("demo", path, "--json", check_exit=0).stdout)
+    assert first == {"path": str(path), "built": True}
+    again = run("demo", path, check_exit=0)
+    assert again.stdout.strip() == str(path)  # kept: what quickstart.sh opens
+    rebuilt = json.loads(run("demo", path, "--rebuild", "--json", check_exit=0).stdout)
+    assert rebuilt["built"] is True
+    assert "@production" in run("models", "list", path, check_exit=0).stdout

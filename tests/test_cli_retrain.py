@@ -39,14 +39,16 @@ def test_start_wait_and_promote_in_one_command(path, tmp_path):
         "flowers:2",
     )
     review = retrain["review"]
-    assert review["holder"] == "flowers:1" and review["passed"]
+    assert review["holder"] == "flowers:1"
+    assert review["passed"]
     assert set(review["metrics"]["accuracy"]) == {"candidate", "holder"}
     with Project.open(path, read_only=True) as project:
         assert project.models.aliases("flowers")[0].version == 2
 
     listed = run("retrain", "list", path, check_exit=0).stdout
     assert listed.startswith("#1    flowers:1      on iris:4")
-    assert "-> flowers:2" in listed and "gates pass" in listed
+    assert "-> flowers:2" in listed
+    assert "gates pass" in listed
     # Promoted: there is nothing left to judge.
     assert_user_error(
         run("retrain", "review", path, "1"), "flowers@production already points at flowers:2"

@@ -1,4 +1,4 @@
-"""Whole-project commands: open the GUI, create, describe, check and compact."""
+"""Whole-project commands: open the GUI, create, build the demo, describe, check, compact."""
 
 from __future__ import annotations
 
@@ -40,6 +40,31 @@ def init_command(project: Path, name: str | None, as_json: bool) -> None:
     with Project.create(project, name=name) as created:
         info = created.info()
     emit(as_json, info.to_json(), f"Created project {info.name} at {info.path}")
+
+
+@cli.command("demo")
+@click.argument("project", required=False, type=click.Path(path_type=Path))
+@click.option("--rebuild", is_flag=True, help="Build it again even if the file exists.")
+@click.option("--open", "open_it", is_flag=True, help="Then open the window on it.")
+@json_option
+def demo_command(project: Path | None, rebuild: bool, open_it: bool, as_json: bool) -> int:
+    """Build the demo project (a milk-sales forecast with drift, and a tumour classifier,
+    trained, served and monitored) at PROJECT, by default Demo.mlops in the projects folder;
+    an existing one is kept unless --rebuild. Prints its path."""
+    from mlops_desktop.services.demo import build_demo, default_demo_path
+
+    path = project or default_demo_path()
+    built = rebuild or not path.exists()
+    if built:
+        progress, state = progress_state()
+        build_demo(path, state, rebuild=rebuild)
+        progress.done()
+    emit(as_json, {"path": str(path), "built": built}, str(path))
+    if open_it:
+        from mlops_desktop import app
+
+        return app.run(path)
+    return 0
 
 
 @cli.command("info")

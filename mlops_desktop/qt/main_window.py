@@ -34,6 +34,7 @@ from mlops_desktop.services import paths
 from mlops_desktop.services.project import Project, check_task, compact_task, save_copy_task
 
 log = logging.getLogger(__name__)
+DEMO_TITLE = "Building the demo project"
 
 APP_TITLE = "mlops_desktop"
 
@@ -83,6 +84,7 @@ class MainWindow(QMainWindow):
         self.welcome.new_requested.connect(self.new_project)
         self.welcome.open_requested.connect(self.open_project_dialog)
         self.welcome.recent_requested.connect(self.open_project)
+        self.welcome.demo_requested.connect(self.open_demo)
 
         self.navigation = QListWidget()
         self.navigation.setObjectName("navigation")
@@ -145,6 +147,12 @@ class MainWindow(QMainWindow):
         )
         self.recent_menu = QMenu("Open &Recent", self)
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        self.demo_action = self._action(
+            "Open &Demo Project",
+            self.open_demo,
+            None,
+            "Open the demo project (built the first time): every panel has something to show",
+        )
         self.copy_action = self._action(
             "Save a &Copy As…",
             self.save_copy,
@@ -173,6 +181,7 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.new_action)
         file_menu.addAction(self.open_action)
         file_menu.addMenu(self.recent_menu)
+        file_menu.addAction(self.demo_action)
         file_menu.addSeparator()
         file_menu.addAction(self.copy_action)
         file_menu.addAction(self.check_action)
@@ -235,6 +244,27 @@ class MainWindow(QMainWindow):
         path = self.dialogs.open_project_path(self._start_folder())
         if path is not None:
             self.open_project(path)
+
+    def open_demo(self) -> None:
+        """Open the demo project, building it first (in the background) if it is missing."""
+        from mlops_desktop.services.demo import build_task, default_demo_path
+
+        path = default_demo_path()
+        if path.exists():
+            self.open_project(path)
+            return
+        if any(h.title == DEMO_TITLE for h in self.runner.active()):
+            return  # already being built
+        self.demo_action.setEnabled(False)
+        self.welcome.demo_button.setEnabled(False)
+        handle = self.runner.start(DEMO_TITLE, build_task, str(path), in_process=True, owner=self)
+        handle.succeeded.connect(lambda built: self.open_project(Path(built)))
+        handle.failed.connect(self.notifications.show_error)
+        handle.finished.connect(self._demo_finished)
+
+    def _demo_finished(self) -> None:
+        self.demo_action.setEnabled(True)
+        self.welcome.demo_button.setEnabled(True)
 
     def open_project(self, path: Path) -> bool:
         """Open ``path`` in this window (closing any open project); False if refused."""

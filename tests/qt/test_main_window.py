@@ -248,3 +248,23 @@ def test_a_background_import_callback_may_wait_for_another(qtbot):
     qtbot.waitUntil(lambda: len(heard) == 3, timeout=5000)
     assert heard[:2] == ["ModuleNotFoundError", 2]
     assert isinstance(heard[2], ModuleNotFoundError)
+
+
+def test_open_demo_builds_it_in_the_background_once_then_opens_it(window, qtbot):
+    from mlops_desktop.services.demo import default_demo_path
+
+    path = default_demo_path()
+    assert not path.exists()
+    window.welcome.demo_button.click()
+    assert not window.welcome.demo_button.isEnabled()  # building: a second click waits
+    assert [h.title for h in window.runner.active()] == ["Building the demo project"]
+    qtbot.waitUntil(lambda: window.context is not None, timeout=120_000)
+    assert window.context.project.path == path
+    assert window.windowTitle().startswith("Demo")
+    window.close_project()
+    assert window.welcome.demo_button.isEnabled()
+
+    # Built already: opened at once, with nothing to build.
+    menu_action(window, "File", "Open Demo Project").trigger()
+    assert window.context.project.path == path
+    assert "Building the demo project" not in [h.title for h in window.runner.active()]

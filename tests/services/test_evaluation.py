@@ -4,10 +4,8 @@ import pytest
 from sklearn.datasets import load_iris
 
 from mlops_desktop.domain.errors import UserError
-from mlops_desktop.domain.recipe import RenameColumns
 from mlops_desktop.domain.tasks import quiet_state
 from mlops_desktop.services.evaluation import evaluate
-from tests.services.test_training import run_queue, save
 
 SPECIES = dict(enumerate(["setosa", "versicolor", "virginica"]))
 
@@ -18,16 +16,6 @@ def raw_csv(path, seed, rows=120):
     frame["target"] = frame["target"].map(SPECIES)
     frame.rename(columns={"sepal length (cm)": "sl"}).to_csv(path, index=False)
     return str(path)
-
-
-@pytest.fixture
-def cleaned(project, tmp_path):
-    """flowers:1, trained on calls:2 = calls:1 cleaned by one rename."""
-    raw = project.datasets.import_file(raw_csv(tmp_path / "march.csv", 0), "iris")
-    project.datasets.clean(raw, [RenameColumns({"sl": "sepal length (cm)"})])
-    save(project, name="forest", dataset="iris:2", model_name="flowers")
-    run_queue(project)
-    return project
 
 
 def test_new_raw_data_goes_through_the_version_s_own_recipe(cleaned, tmp_path):

@@ -6,7 +6,7 @@ from sklearn.datasets import load_iris
 
 from mlops_desktop.domain.errors import UserError
 from mlops_desktop.services.registry import GatesFailedError
-from tests.services.test_evaluation import SPECIES, cleaned, raw_csv  # noqa: F401 (fixture)
+from tests.services.test_evaluation import SPECIES, raw_csv
 from tests.services.test_training import run_queue
 
 
@@ -137,9 +137,9 @@ def test_bad_requests_are_refused_and_change_nothing(production, tmp_path):
     frame.drop(columns=["target"]).rename(columns={"sepal length (cm)": "sl"}).to_csv(
         tmp_path / "unlabelled.csv", index=False
     )
-    with pytest.raises(UserError, match="experiment does not fit iris:.*no column 'target'"):
+    with pytest.raises(UserError, match=r"experiment does not fit iris:.*no column 'target'"):
         retraining.start("flowers:1", file=str(tmp_path / "unlabelled.csv"))
-    with pytest.raises(UserError, match="no labels|no file|not found|does not exist|No such"):
+    with pytest.raises(UserError, match=r"no labels|no file|not found|does not exist|No such"):
         retraining.start("flowers:1", file=str(tmp_path / "missing.csv"))
     with pytest.raises(UserError, match="There is no retraining #7"):
         retraining.review(7)

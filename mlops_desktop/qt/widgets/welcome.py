@@ -20,6 +20,7 @@ class WelcomePage(QWidget):
     new_requested = Signal()
     open_requested = Signal()
     recent_requested = Signal(Path)
+    demo_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -38,9 +39,17 @@ class WelcomePage(QWidget):
         self.new_button.clicked.connect(self.new_requested)
         self.open_button = QPushButton("Open project…")
         self.open_button.clicked.connect(self.open_requested)
+        self.demo_button = QPushButton("Open demo project")
+        self.demo_button.setObjectName("welcome-demo")
+        self.demo_button.setToolTip(
+            "A milk-sales forecast and a tumour classifier, imported, cleaned, trained, served "
+            "and monitored: every panel has something to show"
+        )
+        self.demo_button.clicked.connect(self.demo_requested)
         buttons = QHBoxLayout()
         buttons.addWidget(self.new_button)
         buttons.addWidget(self.open_button)
+        buttons.addWidget(self.demo_button)
         buttons.addStretch(1)
 
         recent_title = QLabel("Recent projects")

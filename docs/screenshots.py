@@ -1,0 +1,101 @@
+"""Screenshots of every panel on a freshly built demo project, for the README.
+
+    python docs/screenshots.py [OUT_FOLDER]    (default: docs/images)
+
+Runs without a display (Qt's offscreen platform); the demo is built in a temporary folder,
+so the pictures show what a new user sees, and stay current when run again.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+SIZE = (1280, 800)
+
+
+def wait(condition, seconds: float = 60.0) -> None:
+    """Process events until ``condition()`` holds (or fail after ``seconds``)."""
+    from PySide6.QtWidgets import QApplication
+
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"gave up waiting for {condition}")
+        QApplication.processEvents()
+        time.sleep(0.02)
+
+
+def settle(window, seconds: float = 1.0) -> None:
+    """Let background reads finish and charts draw."""
+    wait(lambda: not window.runner.active(), 120)
+    end = time.monotonic() + seconds
+    wait(lambda: time.monotonic() > end)
+
+
+def main(out: Path) -> None:
+    from mlops_desktop.app import create_application
+    from mlops_desktop.qt.main_window import MainWindow
+    from mlops_desktop.services.demo import build_demo
+
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as folder:
+        os.environ["MLOPS_DESKTOP_HOME"] = str(Path(folder) / "home")
+        demo = build_demo(Path(folder) / "Demo.mlops")
+        create_application()
+        window = MainWindow()
+        window.resize(*SIZE)
+        window.show()
+        window.grab().save(str(out / "welcome.png"))
+        window.open_project(demo)
+
+        def panel(key: str):
+            wait(lambda: window.show_panel(key) is not None)
+            return window.show_panel(key)
+
+        shots = []
+        overview = panel("overview")
+        shots.append(("overview", overview))
+        data = panel("data")
+        data.select_version(window.context.project.datasets.get("milk:2").uuid)
+        shots.append(("data", data))
+        experiments = panel("experiments")
+        experiments.select("milk-forecast")
+        shots.append(("experiments", experiments))
+        shots.append(("training-queue", panel("training-queue")))
+        models = panel("models")
+        wait(lambda: models.model.rowCount() > 0)
+        models.select(window.context.project.models.get("milk:2").uuid)
+        shots.append(("models", models))
+        shots.append(("serving", panel("serving")))
+        monitoring = panel("monitoring")
+        wait(lambda: monitoring._choices is not None and monitoring.drift_canvas is not None)
+        shots.append(("monitoring", monitoring))
+
+        for index, (name, _shown) in enumerate(shots, start=1):
+            window.show_panel(name)
+            if name == "monitoring":  # last: its alerts add banners above every panel
+                monitoring.choose("milk:2")
+                last_day = monitoring.window_choice.findText("last day")
+                monitoring.window_choice.setCurrentIndex(last_day)
+                monitoring.check_button.click()
+            settle(window)
+            path = out / f"{index:02d}-{name}.png"
+            window.grab().save(str(path))
+            print(path)
+            if name == "models":
+                models.detail.setCurrentIndex(2)  # the lineage
+                settle(window, 0.3)
+                lineage = out / f"{index:02d}-models-lineage.png"
+                window.grab().save(str(lineage))
+                print(lineage)
+        window.close_project()
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent / "images")

@@ -1,0 +1,35 @@
+"""docs/screenshots.py keeps working: the README's pictures can always be made again."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+def test_the_screenshot_script_draws_every_panel_of_the_demo(tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "docs" / "screenshots.py"), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    names = sorted(p.name for p in tmp_path.glob("*.png"))
+    assert names == [
+        "01-overview.png",
+        "02-data.png",
+        "03-experiments.png",
+        "04-training-queue.png",
+        "05-models-lineage.png",
+        "05-models.png",
+        "06-serving.png",
+        "07-monitoring.png",
+        "welcome.png",
+    ]
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for name in names:
+        assert f"docs/images/{name}" in readme
