@@ -1,4 +1,5 @@
-"""Small dialogs: choosing project files, and About with the versions of every library."""
+"""Small dialogs: choosing project files, About with the versions of every library, and the
+keyboard shortcuts."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 
 from PySide6 import __version__ as pyside_version
 from PySide6.QtCore import qVersion
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -126,3 +128,45 @@ class AboutDialog(QDialog):
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
         self.resize(460, 520)
+
+
+def menu_shortcuts(menu_bar) -> list[tuple[str, str, str]]:
+    """(menu, action, keys) for every action with a shortcut, in menu order."""
+    found = []
+
+    def visit(title: str, actions) -> None:
+        for action in actions:
+            submenu = action.menu()
+            if submenu is not None:
+                visit(f"{title} > {action.text().replace('&', '')}", submenu.actions())
+            elif not action.shortcut().isEmpty():
+                keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+                found.append((title, action.text().replace("&", ""), keys))
+
+    for top in menu_bar.actions():
+        if top.menu() is not None:
+            visit(top.text().replace("&", ""), top.menu().actions())
+    return found
+
+
+class ShortcutsDialog(QDialog):
+    """Help > Keyboard Shortcuts: read from the menus, so the list cannot go stale."""
+
+    def __init__(self, menu_bar, parent: QWidget | None = None):
+        from mlops_desktop.qt.widgets.tables import fill_table, text_table
+
+        super().__init__(parent)
+        self.setWindowTitle("Keyboard shortcuts")
+        self.table = text_table(("Menu", "Action", "Keys"), "shortcuts")
+        self.table.verticalHeader().setVisible(False)
+        fill_table(self.table, menu_shortcuts(menu_bar))
+        self.table.horizontalHeader().setStretchLastSection(True)
+        hint = QLabel("In the Models panel, Ctrl+F goes to the search box.")
+        hint.setObjectName("hint")
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.table)
+        layout.addWidget(hint)
+        layout.addWidget(buttons)
+        self.resize(520, 460)

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 
 from mlops_desktop.domain.errors import UserError
 from mlops_desktop.qt.context import ProjectContext
-from mlops_desktop.qt.dialogs import AboutDialog, FileDialogs
+from mlops_desktop.qt.dialogs import AboutDialog, FileDialogs, ShortcutsDialog
 from mlops_desktop.qt.panels import PANELS, Panel
 from mlops_desktop.qt.settings import AppSettings
 from mlops_desktop.qt.widgets.notifications import NotificationArea
@@ -204,6 +204,13 @@ class MainWindow(QMainWindow):
         self.about_action = self._action("&About mlops_desktop", self.show_about)
         self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
         help_menu = self.menuBar().addMenu("&Help")
+        self.shortcuts_action = self._action(
+            "&Keyboard Shortcuts",
+            self.show_shortcuts,
+            QKeySequence.StandardKey.HelpContents,
+            "Every keyboard shortcut of the menus",
+        )
+        help_menu.addAction(self.shortcuts_action)
         help_menu.addAction(self.about_action)
 
     def _fill_recent_menu(self) -> None:
@@ -435,6 +442,11 @@ class MainWindow(QMainWindow):
 
     def show_about(self) -> None:
         AboutDialog(self.log_file, self).exec()
+
+    def show_shortcuts(self) -> ShortcutsDialog:
+        dialog = ShortcutsDialog(self.menuBar(), self)
+        dialog.show()
+        return dialog
 
     # -- Qt overrides ------------------------------------------------------------------------
 

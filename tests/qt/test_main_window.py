@@ -268,3 +268,17 @@ def test_open_demo_builds_it_in_the_background_once_then_opens_it(window, qtbot)
     menu_action(window, "File", "Open Demo Project").trigger()
     assert window.context.project.path == path
     assert "Building the demo project" not in [h.title for h in window.runner.active()]
+
+
+def test_the_shortcuts_dialog_lists_every_shortcut_of_the_menus(window, qtbot):
+    dialog = window.show_shortcuts()
+    qtbot.addWidget(dialog)
+    rows = {
+        (dialog.table.item(r, 1).text(), dialog.table.item(r, 2).text())
+        for r in range(dialog.table.rowCount())
+    }
+    assert ("Open…", "Ctrl+O") in rows
+    assert ("New Project…", "Ctrl+N") in rows
+    assert ("Keyboard Shortcuts", "F1") in rows
+    # One per panel in the View menu, Ctrl+1 onwards.
+    assert {keys for _name, keys in rows} >= {f"Ctrl+{n}" for n in range(1, 8)}
