@@ -61,9 +61,10 @@ def test_a_task_whose_owner_is_gone_is_cancelled_and_reaches_no_slot(qtbot):
     # A lambda that touches the widget: Qt would not disconnect it when the label dies.
     handle.succeeded.connect(lambda result: shown.append(label.text()))
     handle.cancelled.connect(lambda: shown.append(label.text()))
+    handle.finished.connect(lambda: shown.append(label.text()))
     qtbot.waitUntil(lambda: handle.fraction is not None, timeout=5000)
-    with qtbot.waitSignal(handle.finished, timeout=5000):
-        label.deleteLater()
+    label.deleteLater()
+    qtbot.waitUntil(lambda: not handle.running, timeout=5000)
     assert handle.control.is_cancelled()
     assert shown == []
     assert not runner.active()

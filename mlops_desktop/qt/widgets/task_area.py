@@ -16,6 +16,22 @@ def show_fraction(bar: QProgressBar, fraction: float | None) -> None:
         bar.setValue(round(fraction * 1000))
 
 
+def follow(handle: TaskHandle, bar: QProgressBar, cancel: QPushButton | None = None) -> None:
+    """Show ``handle``'s progress on ``bar`` (and ``cancel`` beside it) while it runs; both
+    hide when it ends."""
+    shown = [w for w in (bar, cancel) if w is not None]
+    bar.setRange(0, 0)
+    for widget in shown:
+        widget.setVisible(True)
+
+    def hide() -> None:
+        for widget in shown:
+            widget.setVisible(False)
+
+    handle.progress.connect(lambda fraction, _message: show_fraction(bar, fraction))
+    handle.finished.connect(hide)
+
+
 class TaskRow(QWidget):
     def __init__(self, handle: TaskHandle, parent: QWidget | None = None):
         super().__init__(parent)

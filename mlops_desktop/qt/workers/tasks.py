@@ -41,6 +41,7 @@ class TaskHandle(QObject):
     cancelled = Signal()
     finished = Signal()
     _posted = Signal(str, object)
+    _ended = Signal()  # for the runner: emitted even when the owner is gone
 
     def __init__(self, title: str, parent: QObject | None = None):
         super().__init__(parent)
@@ -95,7 +96,7 @@ class TaskHandle(QObject):
         self._poll.stop()
         self.running = False
         if self._owner_gone:
-            self.finished.emit()
+            self._ended.emit()
             return
         self._show_progress()
         if kind == "succeeded":
@@ -105,6 +106,7 @@ class TaskHandle(QObject):
         else:
             self.cancelled.emit()
         self.finished.emit()
+        self._ended.emit()
 
 
 class TaskRunner(QObject):
@@ -136,7 +138,7 @@ class TaskRunner(QObject):
         if owner is not None:
             handle.bind(owner)
         self._handles.append(handle)
-        handle.finished.connect(lambda: self._forget(handle))  # emitted on the GUI thread
+        handle._ended.connect(lambda: self._forget(handle))  # emitted on the GUI thread
         thread = threading.Thread(
             target=self._work,
             args=(handle, fn, args, in_process),

@@ -27,7 +27,7 @@ from mlops_desktop.qt.panels.monitoring.retrain_dialog import RetrainDialog
 from mlops_desktop.qt.panels.monitoring.thresholds_dialog import ThresholdsDialog
 from mlops_desktop.qt.widgets import charts
 from mlops_desktop.qt.widgets.tables import BAD, CHANGED, GOOD, fill_table, text_table
-from mlops_desktop.qt.widgets.task_area import show_fraction
+from mlops_desktop.qt.widgets.task_area import follow
 from mlops_desktop.services.monitoring import Look, look_task
 
 #: The windows of served traffic offered: label -> seconds before now (None: all of it).
@@ -434,9 +434,7 @@ class MonitoringPanel(Panel):
             owner=self,
         )
         self.running = handle
-        self.progress.setRange(0, 0)
-        self.progress.setVisible(True)
-        self.cancel_button.setVisible(True)
+        follow(handle, self.progress, self.cancel_button)
         handle.progress.connect(self._progress)
         handle.succeeded.connect(self._done)
         handle.failed.connect(self._failed)
@@ -504,13 +502,10 @@ class MonitoringPanel(Panel):
         reason = f"{look.report.status} drift on {what.split(' (')[0]}"
         return reason + (f" in {', '.join(drifted[:3])}" if drifted else "")
 
-    def _progress(self, fraction, message: str) -> None:
-        show_fraction(self.progress, fraction)
+    def _progress(self, _fraction, message: str) -> None:
         self.progress.setToolTip(message)
 
     def _finished(self) -> None:
-        self.progress.setVisible(False)
-        self.cancel_button.setVisible(False)
         self._update_form()
 
     def _failed(self, message: str) -> None:

@@ -22,7 +22,7 @@ from mlops_desktop.domain.metrics import higher_is_better
 from mlops_desktop.domain.monitoring import LivePerformance
 from mlops_desktop.qt.context import ProjectContext
 from mlops_desktop.qt.widgets.tables import BAD, GOOD, fill_table, text_table
-from mlops_desktop.qt.widgets.task_area import show_fraction
+from mlops_desktop.qt.widgets.task_area import follow
 from mlops_desktop.services.monitoring import performance_task
 
 #: A live metric this much worse than in training (relative to it) is coloured as a drop.
@@ -162,11 +162,8 @@ class PerformanceDialog(QDialog):
             owner=self,
         )
         self.running = handle
-        self.progress.setRange(0, 0)
-        self.progress.setVisible(True)
-        self.cancel_button.setVisible(True)
+        follow(handle, self.progress, self.cancel_button)
         self.summary.setText("Measuring…")
-        handle.progress.connect(lambda fraction, _message: show_fraction(self.progress, fraction))
         handle.succeeded.connect(self.show_performance)
         handle.failed.connect(self._failed)
         handle.cancelled.connect(lambda: self.summary.setText("Cancelled."))
@@ -178,8 +175,6 @@ class PerformanceDialog(QDialog):
             self.running.cancel()
 
     def _finished(self) -> None:
-        self.progress.setVisible(False)
-        self.cancel_button.setVisible(False)
         self._update()
 
     def _failed(self, message: str) -> None:

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 from mlops_desktop.domain.retraining import Retrain, Review
 from mlops_desktop.qt.context import ProjectContext
 from mlops_desktop.qt.widgets.tables import BAD, GOOD, fill_table, text_table
-from mlops_desktop.qt.widgets.task_area import show_fraction
+from mlops_desktop.qt.widgets.task_area import follow
 from mlops_desktop.services.retraining import (
     DEFAULT_ALIAS,
     promote_task,
@@ -196,15 +196,9 @@ class RetrainDialog(QDialog):
     def _busy(self, handle, message: str) -> None:
         self.running = handle
         self.status.setText(message)
-        self.progress.setRange(0, 0)
-        self.progress.setVisible(True)
-        handle.progress.connect(lambda fraction, _m: show_fraction(self.progress, fraction))
+        follow(handle, self.progress)
         handle.failed.connect(self.status.setText)
-        handle.finished.connect(self._idle)
-        self._update()
-
-    def _idle(self) -> None:
-        self.progress.setVisible(False)
+        handle.finished.connect(self._update)
         self._update()
 
     def start(self) -> None:
