@@ -5,8 +5,15 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDesktopServices,
+    QDragEnterEvent,
+    QDropEvent,
+    QKeySequence,
+)
 from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
@@ -90,6 +97,7 @@ class MainWindow(QMainWindow):
         self.navigation.setObjectName("navigation")
         self.panel_stack = QStackedWidget()
         self.navigation.currentRowChanged.connect(self.panel_stack.setCurrentIndex)
+        self.navigation.currentRowChanged.connect(self._remember_panel)
         workspace = QSplitter()
         workspace.addWidget(self.navigation)
         workspace.addWidget(self.panel_stack)
@@ -211,6 +219,13 @@ class MainWindow(QMainWindow):
             "Every keyboard shortcut of the menus",
         )
         help_menu.addAction(self.shortcuts_action)
+        self.log_folder_action = self._action(
+            "Open &Log Folder",
+            self.open_log_folder,
+            None,
+            "Open the folder of the app's log files, for a bug report",
+        )
+        help_menu.addAction(self.log_folder_action)
         help_menu.addAction(self.about_action)
 
     def _fill_recent_menu(self) -> None:
@@ -305,7 +320,9 @@ class MainWindow(QMainWindow):
                         slot.fail,
                     )
                 )
-        self.navigation.setCurrentRow(0)
+        last = self.settings.last_panel()
+        rows = [row for row, spec in enumerate(PANELS) if spec.key == last]
+        self.navigation.setCurrentRow(rows[0] if rows else 0)
         self.pages.setCurrentIndex(1)
         self.settings.add_recent(path)
         self.settings.set_last_folder(path.parent)
@@ -438,6 +455,18 @@ class MainWindow(QMainWindow):
             self.notifications.show_error(
                 f"{path.name} has {len(problems)} problem(s), first: {problems[0]}. "
                 "Restore it from a shared copy or a backup."
+            )
+
+    def _remember_panel(self, row: int) -> None:
+        # Closing a project empties the list, moving the current row on the way: not a choice.
+        if self.context is not None and self.navigation.count() == len(PANELS) and row >= 0:
+            self.settings.set_last_panel(PANELS[row].key)
+
+    def open_log_folder(self) -> None:
+        folder = paths.log_folder()
+        if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))):
+            self.notifications.show_error(
+                f"Could not open the log folder {folder}: open it in your file manager."
             )
 
     def show_about(self) -> None:

@@ -1,4 +1,5 @@
-"""Per-user application settings (QSettings): recent projects, window geometry, last folder."""
+"""Per-user application settings (QSettings): recent projects, window geometry, last folder
+and last panel."""
 
 from __future__ import annotations
 
@@ -37,6 +38,13 @@ class AppSettings:
 
     def set_last_folder(self, folder: Path) -> None:
         self._s.setValue("last_folder", str(folder))
+
+    def last_panel(self) -> str:
+        """The key of the panel last shown ("data", "models", ...), or ""."""
+        return str(self._s.value("last_panel", "") or "")
+
+    def set_last_panel(self, key: str) -> None:
+        self._s.setValue("last_panel", key)
 
     def window_geometry(self) -> QByteArray | None:
         return self._s.value("window/geometry")

@@ -282,3 +282,32 @@ def test_the_shortcuts_dialog_lists_every_shortcut_of_the_menus(window, qtbot):
     assert ("Keyboard Shortcuts", "F1") in rows
     # One per panel in the View menu, Ctrl+1 onwards.
     assert {keys for _name, keys in rows} >= {f"Ctrl+{n}" for n in range(1, 8)}
+
+
+def test_the_last_panel_shown_is_shown_again_on_the_next_open(window, tmp_path):
+    path = tmp_path / "again.mlops"
+    Project.create(path).close()
+    window.open_project(path)
+    assert window.navigation.currentRow() == 0
+    window.navigation.setCurrentRow(4)  # Models
+    window.close_project()
+    window.open_project(path)
+    assert window.navigation.currentRow() == 4
+    assert window.settings.last_panel() == "models"
+
+
+def test_help_opens_the_log_folder_or_says_where_it_is(window, monkeypatch):
+    from PySide6.QtGui import QDesktopServices
+
+    from mlops_desktop.services import paths
+
+    opened = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url) or True)
+    menu_action(window, "Help", "Open Log Folder").trigger()
+    assert [u.toLocalFile() for u in opened] == [str(paths.log_folder())]
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: False)
+    menu_action(window, "Help", "Open Log Folder").trigger()
+    assert window.notifications.messages()[0] == (
+        "error",
+        f"Could not open the log folder {paths.log_folder()}: open it in your file manager.",
+    )
