@@ -275,8 +275,7 @@ class MainWindow(QMainWindow):
         if path.exists():
             self.open_project(path)
             return
-        if any(h.title == DEMO_TITLE for h in self.runner.active()):
-            return  # already being built
+        # Both ways in are disabled until the build ends: it cannot start twice.
         self.demo_action.setEnabled(False)
         self.welcome.demo_button.setEnabled(False)
         handle = self.runner.start(DEMO_TITLE, build_task, str(path), in_process=True, owner=self)

@@ -235,7 +235,6 @@ class RetrainDialog(QDialog):
         self._update()
 
     def _resume(self, retrain: Retrain) -> None:
-        self.file_path.setText("")
         self.reason.setText(retrain.reason)
         self.alias.setText(retrain.alias)
         self._started(retrain)
