@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mlops_desktop.domain.metrics import higher_is_better
+from mlops_desktop.domain.metric_names import higher_is_better
 from mlops_desktop.domain.model import ModelVersion
 
 #: Below this p-value a difference is called real.

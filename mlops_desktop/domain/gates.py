@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from mlops_desktop.domain.errors import UserError
-from mlops_desktop.domain.metrics import higher_is_better
+from mlops_desktop.domain.metric_names import higher_is_better
 
 _GATE = re.compile(
     r"""^\s*(?P<metric>[A-Za-z_][A-Za-z0-9_]*)\s*(?P<op>>=|<=)\s*

@@ -12,27 +12,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-#: Metric names follow scikit-learn's, so the API, CLI and GUI speak one language.
-CLASSIFICATION_METRICS = (
-    "accuracy",
-    "balanced_accuracy",
-    "precision_macro",
-    "recall_macro",
-    "f1_macro",
-    "roc_auc",
-    "log_loss",
+from mlops_desktop.domain.metric_names import (  # noqa: F401  (re-exported)
+    CLASSIFICATION_METRICS,
+    LOWER_IS_BETTER,
+    REGRESSION_METRICS,
+    higher_is_better,
 )
-REGRESSION_METRICS = (
-    "mean_absolute_error",
-    "root_mean_squared_error",
-    "r2",
-    "mean_absolute_percentage_error",
-)
-#: Errors and losses: the smaller the better. Everything else (scores, and scikit-learn's
-#: negated ``neg_*`` scorers) is better when larger.
-LOWER_IS_BETTER = frozenset(
-    {"log_loss", "mean_absolute_error", "root_mean_squared_error", "mean_absolute_percentage_error"}
-)
+
 #: At most this many points of a scatter plot are kept.
 MAX_POINTS = 2000
 CURVE_POINTS = 200
@@ -63,10 +49,6 @@ def json_safe(value):
     if value is None or isinstance(value, str | int | bool):
         return value
     return repr(value)  # an estimator object inside a parameter grid
-
-
-def higher_is_better(metric: str) -> bool:
-    return metric not in LOWER_IS_BETTER
 
 
 def classification_metrics(y_true, y_pred, proba, classes) -> dict[str, float | None]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mlops_desktop.domain.metrics import higher_is_better
+from mlops_desktop.domain.metric_names import higher_is_better
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
-"""Per-user application settings (QSettings): recent projects, window geometry, last folder
-and last panel."""
+"""Per-user application settings (QSettings): recent projects, window geometry, last folder,
+last panel and the number of training workers."""
 
 from __future__ import annotations
 
@@ -7,12 +7,14 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
 
+from mlops_desktop.services.paths import settings_file
+
 MAX_RECENT = 10
 
 
 class AppSettings:
     def __init__(self, qsettings: QSettings | None = None):
-        self._s = qsettings if qsettings is not None else QSettings()
+        self._s = qsettings if qsettings is not None else _default_settings()
 
     def recent_projects(self) -> list[Path]:
         value = self._s.value("recent_projects", [])
@@ -46,6 +48,16 @@ class AppSettings:
     def set_last_panel(self, key: str) -> None:
         self._s.setValue("last_panel", key)
 
+    def worker_count(self, default: int) -> int:
+        """How many training workers the app runs at once."""
+        try:
+            return max(1, int(self._s.value("queue/workers", default)))
+        except (TypeError, ValueError):
+            return default
+
+    def set_worker_count(self, count: int) -> None:
+        self._s.setValue("queue/workers", count)
+
     def window_geometry(self) -> QByteArray | None:
         return self._s.value("window/geometry")
 
@@ -56,3 +68,10 @@ class AppSettings:
         self._s.setValue("window/geometry", geometry)
         self._s.setValue("window/state", state)
         self._s.sync()
+
+
+def _default_settings() -> QSettings:
+    path = settings_file()
+    if path is None:
+        return QSettings()
+    return QSettings(str(path), QSettings.Format.IniFormat)

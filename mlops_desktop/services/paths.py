@@ -6,7 +6,8 @@ import os
 from pathlib import Path
 
 APP_NAME = "mlops_desktop"
-#: Set to a folder to keep every per-user file (projects, logs) under it (tests, portable use).
+#: Set to a folder to keep every per-user file (projects, logs, settings) under it (tests,
+#: portable use).
 HOME_ENV = "MLOPS_DESKTOP_HOME"
 
 
@@ -25,6 +26,13 @@ def default_project_folder() -> Path:
         folder = platformdirs.user_documents_path() / "mlops_desktop"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def settings_file() -> Path | None:
+    """Where the app keeps its preferences when ``MLOPS_DESKTOP_HOME`` is set; None means the
+    platform's usual place (the registry, ~/.config, ~/Library/Preferences)."""
+    home = _home_override()
+    return None if home is None else home / "settings.ini"
 
 
 def log_folder() -> Path:

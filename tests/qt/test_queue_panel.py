@@ -89,7 +89,7 @@ def test_pause_cancel_reorder_priority_and_log(panel, qtbot):
 def test_the_worker_count_is_remembered(panel):
     panel.workers.setValue(3)
     assert panel.pool.size == 3
-    assert int(panel._settings.value("queue/workers")) == 3
+    assert panel._settings.worker_count(1) == 3
 
 
 def test_closing_the_project_stops_its_workers(window, panel, qtbot):

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mlops_desktop.domain.metrics import higher_is_better
+from mlops_desktop.domain.metric_names import higher_is_better
 from mlops_desktop.domain.monitoring import LivePerformance
 from mlops_desktop.qt.context import ProjectContext
 from mlops_desktop.qt.widgets.tables import BAD, GOOD, fill_table, text_table

@@ -6,7 +6,7 @@ import logging
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import shiboken6
-from PySide6.QtCore import QRect, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QRect, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -33,13 +33,13 @@ from mlops_desktop.domain.job import FINISHED, QUEUED, RUNNING, Job
 from mlops_desktop.qt.context import ProjectContext
 from mlops_desktop.qt.models.jobs import PROGRESS_COLUMN, JobTableModel
 from mlops_desktop.qt.panels.base import Panel
+from mlops_desktop.qt.settings import AppSettings
 from mlops_desktop.services.supervisor import WorkerPool, default_size
 
 log = logging.getLogger(__name__)
 
 #: How often the queue is read and the workers looked after.
 POLL_MS = 1000
-WORKERS_SETTING = "queue/workers"
 
 
 class _ProgressDelegate(QStyledItemDelegate):
@@ -98,8 +98,8 @@ class QueuePanel(Panel):
 
     def __init__(self, context: ProjectContext, parent: QWidget | None = None):
         super().__init__(context, parent)
-        self._settings = QSettings()
-        size = int(self._settings.value(WORKERS_SETTING, default_size()))
+        self._settings = AppSettings()
+        size = self._settings.worker_count(default_size())
         self.pool = WorkerPool(str(context.project.path), size=size)
         self._ticker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="queue")
         self._tick: Future | None = None
@@ -355,7 +355,7 @@ class QueuePanel(Panel):
 
     def _workers_changed(self, size: int) -> None:
         self.pool.size = size
-        self._settings.setValue(WORKERS_SETTING, size)
+        self._settings.set_worker_count(size)
 
     def show_log(self) -> None:
         job = self.selected()
