@@ -69,7 +69,9 @@ def install_excepthook(window) -> None:
     sys.excepthook = hook
 
 
-def run(project: Path | None = None, exit_after_first_paint: bool = False) -> int:
+def run(
+    project: Path | None = None, read_only: bool = False, exit_after_first_paint: bool = False
+) -> int:
     """Start the GUI (on ``project`` if given) and return the exit code."""
     started = time.perf_counter()
     check_display()
@@ -81,7 +83,7 @@ def run(project: Path | None = None, exit_after_first_paint: bool = False) -> in
     window = MainWindow(log_file=log_file)
     install_excepthook(window)
     if project is not None:
-        window.open_project(project)
+        window.open_project(project, read_only=read_only)
     if exit_after_first_paint:
 
         def report_and_quit() -> None:

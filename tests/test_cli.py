@@ -125,3 +125,7 @@ def test_demo_builds_once_and_prints_its_path(tmp_path):
     rebuilt = json.loads(run("demo", path, "--rebuild", "--json", check_exit=0).stdout)
     assert rebuilt["built"] is True
     assert "@production" in run("models", "list", path, check_exit=0).stdout
+
+
+def test_read_only_needs_a_project_to_open():
+    assert_user_error(run("gui", "--read-only"), "--read-only needs a PROJECT")

@@ -19,14 +19,21 @@ from mlops_desktop.domain.errors import UserError
 
 @cli.command("gui")
 @click.argument("project", required=False, type=click.Path(path_type=Path))
+@click.option(
+    "--read-only",
+    is_flag=True,
+    help="Open PROJECT read-only (classroom mode): explore it without changing it.",
+)
 @click.option("--exit-after-first-paint", is_flag=True, hidden=True)
-def gui_command(project: Path | None, exit_after_first_paint: bool) -> int:
+def gui_command(project: Path | None, read_only: bool, exit_after_first_paint: bool) -> int:
     """Open the window, on PROJECT if given (same as 'mlops-desktop [PROJECT]')."""
     if project is not None:
         existing_project(project)
+    elif read_only:
+        raise UserError("--read-only needs a PROJECT to open: give the project file's path.")
     from mlops_desktop import app
 
-    return app.run(project, exit_after_first_paint=exit_after_first_paint)
+    return app.run(project, read_only=read_only, exit_after_first_paint=exit_after_first_paint)
 
 
 @cli.command("init")

@@ -69,6 +69,13 @@ TOKEN_ENV = "MLOPS_DESKTOP_SERVE_TOKEN"
     "the project; the session and its request counts are still recorded.",
 )
 @click.option(
+    "--read-only",
+    "read_only",
+    is_flag=True,
+    help="Write nothing to the project: no serving session and no prediction log (for a "
+    "project opened in classroom mode, or one on a read-only disk).",
+)
+@click.option(
     "--inject-drift",
     "inject_drift",
     multiple=True,
@@ -89,6 +96,7 @@ def serve_command(
     cors_origins: tuple[str, ...],
     allow_hosts: tuple[str, ...],
     no_log: bool,
+    read_only: bool,
     inject_drift: tuple[str, ...],
 ) -> None:
     """Serve MODEL (MODEL:N, or MODEL@ALIAS to follow the alias) over HTTP, as MLflow does.
@@ -134,7 +142,8 @@ def serve_command(
         timeout=timeout,
         cors_origins=cors_origins,
         allow_hosts=allow_hosts,
-        log_predictions=not no_log,
+        log_predictions=not (no_log or read_only),
+        read_only=read_only,
         inject_drift=inject_drift,
     )
     prepared = prepare(options)

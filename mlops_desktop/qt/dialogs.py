@@ -69,10 +69,8 @@ class FileDialogs:
         )
         return _with_suffix(path)
 
-    def open_project_path(self, folder: Path) -> Path | None:
-        path, _ = QFileDialog.getOpenFileName(
-            self._parent, "Open project", str(folder), PROJECT_FILTER
-        )
+    def open_project_path(self, folder: Path, title: str = "Open project") -> Path | None:
+        path, _ = QFileDialog.getOpenFileName(self._parent, title, str(folder), PROJECT_FILTER)
         return Path(path) if path else None
 
     def copy_path(self, suggestion: Path) -> Path | None:

@@ -119,6 +119,13 @@ class MainWindow(QMainWindow):
         self.path_label = QLabel()
         self.path_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.task_area = TaskArea(self.runner)
+        self.read_only_badge = QLabel("Read-only")
+        self.read_only_badge.setObjectName("badge")
+        self.read_only_badge.setToolTip(
+            "Classroom mode: every panel shows the project, but nothing can be changed or saved "
+            "to it. Open it with File > Open… to make changes."
+        )
+        self.statusBar().addWidget(self.read_only_badge)
         self.statusBar().addWidget(self.path_label, 1)
         self.statusBar().addPermanentWidget(self.task_area)
 
@@ -152,6 +159,12 @@ class MainWindow(QMainWindow):
         )
         self.open_action = self._action(
             "&Open…", self.open_project_dialog, keys.Open, "Open a project file"
+        )
+        self.open_read_only_action = self._action(
+            "Open Read-&Only (Classroom)…",
+            self.open_read_only_dialog,
+            "Ctrl+Shift+O",
+            "Open a project to explore without changing it: nothing can be saved to it",
         )
         self.recent_menu = QMenu("Open &Recent", self)
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
@@ -188,6 +201,7 @@ class MainWindow(QMainWindow):
         file_menu = self.menuBar().addMenu("&File")
         file_menu.addAction(self.new_action)
         file_menu.addAction(self.open_action)
+        file_menu.addAction(self.open_read_only_action)
         file_menu.addMenu(self.recent_menu)
         file_menu.addAction(self.demo_action)
         file_menu.addSeparator()
@@ -267,6 +281,11 @@ class MainWindow(QMainWindow):
         if path is not None:
             self.open_project(path)
 
+    def open_read_only_dialog(self) -> None:
+        path = self.dialogs.open_project_path(self._start_folder(), "Open Read-Only")
+        if path is not None:
+            self.open_project(path, read_only=True)
+
     def open_demo(self) -> None:
         """Open the demo project, building it first (in the background) if it is missing."""
         from mlops_desktop.services.demo import build_task, default_demo_path
@@ -287,11 +306,15 @@ class MainWindow(QMainWindow):
         self.demo_action.setEnabled(True)
         self.welcome.demo_button.setEnabled(True)
 
-    def open_project(self, path: Path) -> bool:
-        """Open ``path`` in this window (closing any open project); False if refused."""
+    def open_project(self, path: Path, read_only: bool = False) -> bool:
+        """Open ``path`` in this window (closing any open project); False if refused.
+
+        ``read_only`` is classroom mode: every panel shows the project, nothing can change it.
+        A file the user cannot write (a teacher's shared copy) opens that way by itself."""
         path = Path(path).absolute()
+        forced = not read_only and path.exists() and not Project.writable_on_disk(path)
         try:
-            project = Project.open(path)
+            project = Project.open(path, read_only=read_only or forced)
         except UserError as exc:
             self.notifications.show_error(exc.message)
             if not path.exists():
@@ -325,10 +348,18 @@ class MainWindow(QMainWindow):
         self.pages.setCurrentIndex(1)
         self.settings.add_recent(path)
         self.settings.set_last_folder(path.parent)
-        self.setWindowTitle(f"{project.name} — {APP_TITLE}")
+        suffix = " (read-only)" if project.read_only else ""
+        self.setWindowTitle(f"{project.name}{suffix} — {APP_TITLE}")
         self.setWindowFilePath(str(path))
         self.path_label.setText(str(path))
+        self.read_only_badge.setVisible(project.read_only)
         self._set_project_actions(True)
+        if forced:
+            self.notifications.show_info(
+                f"{path.name} is read-only on disk, so it opened read-only: you can explore "
+                "everything but change nothing. To work on it, save a copy (File > Save a Copy "
+                "As…) and open the copy."
+            )
         self.project_opened.emit(path)
         return True
 
@@ -388,6 +419,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(APP_TITLE)
         self.setWindowFilePath("")
         self.path_label.setText("No project open")
+        self.read_only_badge.hide()
         self._set_project_actions(False)
 
     def _set_project_actions(self, enabled: bool) -> None:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from mlops_desktop.domain.project import CheckReport, Event, ProjectInfo
 from mlops_desktop.domain.tasks import TaskState
-from mlops_desktop.store import ProjectFile, compaction, copies, health
+from mlops_desktop.store import ProjectFile, compaction, copies, health, project_file
 from mlops_desktop.store.compaction import CompactReport
 
 if TYPE_CHECKING:
@@ -40,6 +40,11 @@ class Project:
     @classmethod
     def open(cls, path: str | os.PathLike, read_only: bool = False) -> Project:
         return cls(ProjectFile.open(path, read_only=read_only))
+
+    @staticmethod
+    def writable_on_disk(path: str | os.PathLike) -> bool:
+        """Whether ``path`` can be opened read-write (the file and its folder are writable)."""
+        return project_file.writable_on_disk(Path(path).absolute())
 
     def close(self) -> None:
         self.file.close()

@@ -54,6 +54,7 @@ class ServeOptions:
     alias_interval: float = ALIAS_INTERVAL
     stats_interval: float = STATS_INTERVAL
     log_predictions: bool = True
+    read_only: bool = False  # write nothing to the project: no session, no log (classroom)
     inject_drift: tuple[str, ...] = ()  # synthetic drift for a demonstration (injection.py)
 
 
@@ -271,6 +272,8 @@ def _open_log(options: ServeOptions, predictor, port: int):
     from mlops_desktop.services.predictionlog import PredictionLog
     from mlops_desktop.services.project import Project
 
+    if options.read_only:
+        return None
     try:
         with Project.open(options.project) as project:
             session = project.serving.start_session(

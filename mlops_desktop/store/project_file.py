@@ -58,6 +58,11 @@ def _is_corruption(exc: sqlite3.DatabaseError) -> bool:
     return any(s in text for s in ("malformed", "not a database", "corrupt", "disk i/o"))
 
 
+def writable_on_disk(path: Path) -> bool:
+    """Whether SQLite can write ``path``: the file, and its folder for the journal and WAL."""
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+
+
 class ProjectFile:
     """An open connection to one project file.
 
@@ -132,7 +137,7 @@ class ProjectFile:
             # Only when no connection of this process has the file open: closing the file
             # handle that reads the header would drop every POSIX lock SQLite holds on it.
             check_header(path, APPLICATION_ID, migrations.LATEST_VERSION)
-        if not read_only and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
+        if not read_only and not writable_on_disk(path):
             raise ProjectFileError(
                 f"{path} is read-only on disk: open it read-only, or copy it to a folder you "
                 "can write."

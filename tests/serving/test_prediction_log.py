@@ -1,5 +1,6 @@
 """A real server writes its session and every request to the project's prediction log."""
 
+import hashlib
 import os
 import signal
 import time
@@ -89,6 +90,17 @@ def test_with_no_log_requests_are_counted_not_logged(project_copy, started):
     assert session.requests == 5
     assert not session.log_predictions
     assert frame.empty
+
+
+def test_read_only_serving_writes_nothing_to_the_project(project_copy, started):
+    before = hashlib.sha256(project_copy.read_bytes()).hexdigest()
+    server = started(project_copy, "churn:1", "--read-only")
+    assert server.started["logging"] is False
+    assert server.started["session"] is None
+    with httpx.Client(base_url=server.url, timeout=10) as client:
+        assert post(client, [ROW]).status_code == 200
+    assert server.stop() == 0
+    assert hashlib.sha256(project_copy.read_bytes()).hexdigest() == before
 
 
 def test_a_killed_server_leaves_a_consistent_project(project_copy, started):

@@ -453,6 +453,12 @@ class VersionDetailView(QTabWidget):
     def tag_list(self) -> list[str]:
         return [t.strip() for t in self.tags.text().split(",") if t.strip()]
 
+    def set_read_only(self, read_only: bool) -> None:
+        """Classroom mode: notes and tags can be read and copied, not changed."""
+        self.notes.setReadOnly(read_only)
+        self.tags.setReadOnly(read_only)
+        self.save_button.setVisible(not read_only)
+
     def _annotations_edited(self, *_args) -> None:
         if self.detail is None:
             return

@@ -109,6 +109,7 @@ class ModelsPanel(Panel):
         self.empty.setObjectName("hint")
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.detail = VersionDetailView()
+        self.detail.set_read_only(context.project.read_only)
         self.detail.reveal.connect(self._reveal)
         self.detail.save_annotations.connect(self._save_annotations)
         self.detail.setEnabled(False)

@@ -386,6 +386,8 @@ class ServingPanel(Panel):
                 port=port,
                 token=token,
                 log_predictions=log_on,
+                # Classroom mode: the server may not record its session either.
+                extra_args=["--read-only"] if self.context.project.read_only else [],
             )
         except OSError as exc:
             self.context.notifications.show_error(
