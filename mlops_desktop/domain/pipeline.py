@@ -362,3 +362,48 @@ def _check_classes(spec: ExperimentSpec, target, class_counts: dict | None) -> N
             f"validation.stratify: class {smallest!r} has a single row, so a stratified "
             "hold-out is impossible: remove that row or turn stratify off."
         )
+
+
+@dataclass(frozen=True)
+class OutlineStep:
+    """One step of a compiled pipeline, as the Experiments panel lists it."""
+
+    depth: int  # 0 for the pipeline's own steps, 1 inside them, ...
+    name: str  # the step's name in its pipeline or column transformer
+    kind: str  # the class name, or "passthrough"
+    text: str  # how scikit-learn prints it: only the parameters that differ from defaults
+    columns: tuple[str, ...] = ()  # the columns a column transformer hands it
+
+    def to_json(self) -> dict:
+        return {
+            "depth": self.depth,
+            "name": self.name,
+            "kind": self.kind,
+            "text": self.text,
+            "columns": list(self.columns),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> OutlineStep:
+        return cls(data["depth"], data["name"], data["kind"], data["text"], tuple(data["columns"]))
+
+
+def outline(estimator, depth: int = 0, name: str = "pipeline", columns=()) -> list[OutlineStep]:
+    """The pipeline as a list of its steps, nested ones after their parent, so each can be
+    shown (and explained) on a line of its own."""
+    if isinstance(estimator, str):  # "passthrough" or "drop" inside a column transformer
+        return [OutlineStep(depth, name, estimator, estimator, tuple(columns))]
+    kind = type(estimator).__name__
+    children = []
+    if hasattr(estimator, "steps"):  # Pipeline
+        text = f"{kind}: {len(estimator.steps)} steps in order"
+        for child_name, child in estimator.steps:
+            children += outline(child, depth + 1, child_name)
+    elif hasattr(estimator, "transformers"):  # ColumnTransformer
+        text = f"{kind}: {len(estimator.transformers)} groups of columns"
+        for child_name, child, selected in estimator.transformers:
+            selected = [selected] if isinstance(selected, str) else list(selected)
+            children += outline(child, depth + 1, child_name, selected)
+    else:
+        text = repr(estimator)
+    return [OutlineStep(depth, name, kind, text, tuple(map(str, columns))), *children]

@@ -163,6 +163,7 @@ class Experiments:
 
 def plan_task(project_path: str, spec_json: dict, state: TaskState) -> dict:
     """Check a spec and describe the compiled result for the panel."""
+    from mlops_desktop.domain.pipeline import outline
     from mlops_desktop.services.project import Project
 
     with Project.open(project_path, read_only=True) as project:
@@ -171,6 +172,7 @@ def plan_task(project_path: str, spec_json: dict, state: TaskState) -> dict:
         "task": result.task,
         "reason": result.task_reason,
         "pipeline": str(result.pipeline),
+        "outline": [step.to_json() for step in outline(result.pipeline)],
         "size": result.size_text(),
         "candidates": result.candidates,
     }

@@ -44,6 +44,22 @@ def test_a_new_experiment_is_checked_and_compiled(panel, qtbot):
     assert editor.features.table.rowCount() == 4
     assert "RandomForestClassifier(random_state=42)" in editor.pipeline.toPlainText()
     assert editor.status.text() == "Ready: multiclass · 1 candidate × 5 folds = 5 fits."
+    # The same pipeline step by step, each step explained in plain words.
+    root = editor.pipeline_steps.topLevelItem(0)
+    features, model = root.child(0), root.child(1)
+    assert model.text(0) == "RandomForestClassifier(random_state=42)"
+    assert "trees" in model.text(2)
+    numeric = features.child(0)
+    assert numeric.text(1) == ", ".join(
+        f"{part} ({unit})"
+        for part, unit in [
+            ("sepal length", "cm"),
+            ("sepal width", "cm"),
+            ("petal length", "cm"),
+            ("petal width", "cm"),
+        ]
+    )
+    assert [numeric.child(i).toolTip(2) != "" for i in range(numeric.childCount())] == [True, True]
 
 
 def test_a_numeric_target_switches_to_regressors(panel, qtbot):

@@ -80,6 +80,7 @@ def test_the_detail_shows_metrics_and_every_parameter(panel, qtbot):
     ]
     assert metrics[0] == "f1_macro"
     assert {"accuracy", "roc_auc", "log_loss"} <= set(metrics)
+    assert "harmonic mean" in panel.detail.metrics.item(0, 0).toolTip()  # in plain words
 
     def parameters():
         table = panel.detail.params

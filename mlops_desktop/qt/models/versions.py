@@ -16,6 +16,8 @@ import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QFont
 
+from mlops_desktop.domain import glossary
+
 #: (title, browse column) of each visible column.
 COLUMNS = (
     ("Model", "model"),
@@ -208,6 +210,14 @@ class VersionTableModel(QAbstractTableModel):
             return Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
         if role == Qt.ItemDataRole.FontRole and COLUMNS[column][1] == "aliases":
             return self._bold if self.rows["aliases"][row] else None
-        if role == Qt.ItemDataRole.ToolTipRole and self.rows["notes"][row]:
-            return self.rows["notes"][row]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._tooltip(COLUMNS[column][1], row)
         return None
+
+    def _tooltip(self, key: str, row: int) -> str | None:
+        """What the metric or estimator means, for a student; a version's notes elsewhere."""
+        if key == "metric":
+            return glossary.metric(str(self.rows["metric"][row] or ""))
+        if key == "estimator":
+            return glossary.step(str(self.rows["estimator"][row] or ""))
+        return self.rows["notes"][row] or None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
@@ -32,9 +32,11 @@ def fill_table(
     rows: Sequence[Sequence[object]],
     colours: Sequence[Sequence[QColor | None]] | None = None,
     bold_rows: Sequence[bool] | None = None,
+    explain: Callable[[str], str | None] | None = None,
 ) -> None:
     """Replace the rows; ``colours`` gives each cell's background (or None), ``bold_rows``
-    marks whole rows to stand out."""
+    marks whole rows to stand out, and ``explain`` gives the first column's tooltips (what
+    a metric means, for instance)."""
     table.setRowCount(len(rows))
     bold = QFont()
     bold.setBold(True)
@@ -46,5 +48,7 @@ def fill_table(
                 item.setBackground(QBrush(colour))
             if bold_rows and bold_rows[r]:
                 item.setFont(bold)
+            if c == 0 and explain is not None and (tip := explain(item.text())):
+                item.setToolTip(tip)
             table.setItem(r, c, item)
     table.resizeColumnsToContents()

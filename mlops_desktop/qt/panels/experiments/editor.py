@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QComboBox,
@@ -14,14 +14,18 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
+    QSplitter,
     QTabWidget,
+    QTreeWidget,
+    QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
-from mlops_desktop.domain import estimators
+from mlops_desktop.domain import estimators, glossary
 from mlops_desktop.domain import experiment as ex
 from mlops_desktop.domain.errors import UserError
+from mlops_desktop.domain.pipeline import OutlineStep
 from mlops_desktop.qt.context import ProjectContext
 from mlops_desktop.qt.panels.experiments.features import FeaturesEditor
 from mlops_desktop.qt.panels.experiments.params import ParamsForm
@@ -101,13 +105,20 @@ class ExperimentEditor(QWidget):
         self.pipeline.setObjectName("pipeline-text")
         self.pipeline.setFont(QFont("DejaVu Sans Mono", 9))
         self.pipeline.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.pipeline_steps = PipelineOutline()
+        pipeline_tab = QSplitter(Qt.Orientation.Vertical)
+        pipeline_tab.addWidget(self.pipeline_steps)
+        pipeline_tab.addWidget(self.pipeline)
+        pipeline_tab.setStretchFactor(0, 3)
+        pipeline_tab.setStretchFactor(1, 1)
+        pipeline_tab.setChildrenCollapsible(False)
 
         self.tabs = QTabWidget()
         self.tabs.addTab(data_tab, "Data and target")
         self.tabs.addTab(self.features, "Features")
         self.tabs.addTab(model_tab, "Model")
         self.tabs.addTab(self.search, "Search and validation")
-        self.tabs.addTab(self.pipeline, "Pipeline")
+        self.tabs.addTab(pipeline_tab, "Pipeline")
 
         self.status = QLabel()
         self.status.setObjectName("preview-summary")
@@ -299,6 +310,7 @@ class ExperimentEditor(QWidget):
         self.task_reason.setText(result["reason"])
         self.search.size.setText(result["size"])
         self.pipeline.setPlainText(result["pipeline"])
+        self.pipeline_steps.show_steps([OutlineStep.from_json(step) for step in result["outline"]])
         self.status.setProperty("error", False)
         self.status.setText(f"Ready: {result['task']} · {result['size']}.")
         self._restyle()
@@ -379,3 +391,34 @@ def _save_task(project_path: str, spec_json: dict, replacing: str | None, state)
 
     with Project.open(project_path) as project:
         return project.experiments.save(ex.ExperimentSpec.from_json(spec_json), replacing)
+
+
+class PipelineOutline(QTreeWidget):
+    """The compiled pipeline step by step, each with what it does in plain words."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("pipeline-steps")
+        self.setHeaderLabels(["Step", "Columns", "What it does"])
+        self.setWordWrap(True)
+        self.setUniformRowHeights(False)
+        self.setRootIsDecorated(True)
+
+    def show_steps(self, steps: list[OutlineStep]) -> None:
+        self.clear()
+        parents: list[QTreeWidgetItem] = []
+        for step in steps:
+            meaning = glossary.step(step.kind) or ""
+            item = QTreeWidgetItem([step.text, ", ".join(step.columns), meaning])
+            item.setToolTip(0, f"{step.name}: {meaning}" if meaning else step.name)
+            item.setToolTip(1, "\n".join(step.columns))
+            item.setToolTip(2, meaning)
+            del parents[step.depth :]
+            if parents:
+                parents[-1].addChild(item)
+            else:
+                self.addTopLevelItem(item)
+            parents.append(item)
+        self.expandAll()
+        for column in (0, 1):
+            self.resizeColumnToContents(column)

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mlops_desktop.domain import glossary
 from mlops_desktop.domain.comparison import Comparison
 from mlops_desktop.qt.context import ProjectContext
 from mlops_desktop.qt.widgets import charts
@@ -123,7 +124,7 @@ class CompareDialog(QDialog):
                 )
             )
             colours.append([None] + [self._colour(row, d, i == best) for i, d in enumerate(deltas)])
-        fill_table(self.metrics, rows, colours)
+        fill_table(self.metrics, rows, colours, explain=glossary.metric)
         self._show_params()
         self._draw()
 

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mlops_desktop.domain import estimators
+from mlops_desktop.domain import estimators, glossary
 from mlops_desktop.domain.lineage import LineageStep
 from mlops_desktop.domain.model import Alias, Evaluation, ModelVersion, Promotion
 from mlops_desktop.qt.widgets import charts
@@ -335,7 +335,7 @@ class VersionDetailView(QTabWidget):
                 else ""
             )
             rows.append((name, cv_text, _number(holdout.get(name))))
-        fill_table(self.metrics, rows)
+        fill_table(self.metrics, rows, explain=glossary.metric)
         self._show_params(version)
         if keep_annotations:
             return

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mlops_desktop.domain import glossary
 from mlops_desktop.domain.drift import AMBER, GREEN, RED, ColumnDrift
 from mlops_desktop.qt.context import ProjectContext
 from mlops_desktop.qt.panels.base import Panel
@@ -40,37 +41,8 @@ ALERT_PREFIX, ALERT_SUFFIX = "Monitoring alert: ", " Look at it in the Monitorin
 MAX_ALERT_BANNERS = 3
 
 #: The overview's columns and what each says, in the words of docs/monitoring.md.
-COLUMNS = (
-    ("column", "An input of the model, or its predictions"),
-    ("status", "The worst of the checks: green (no real change), amber, red"),
-    (
-        "test",
-        "ks: Kolmogorov–Smirnov (numbers), the largest gap between the two cumulative "
-        "distributions; chi2: chi-square (categories), whether the shares differ more than "
-        "chance explains",
-    ),
-    ("statistic", "The test's statistic: for ks the largest gap, from 0 to 1"),
-    (
-        "p-value",
-        "How likely a difference this large would be by chance alone if nothing had changed; "
-        "a change counts only when it is below the p_value threshold",
-    ),
-    (
-        "effect",
-        "How large the change is: for numbers the Wasserstein distance in standard deviations "
-        "of the training values (0.5 is like shifting every value by half a standard "
-        "deviation); for categories Cramér's V, from 0 (none) to 1 (completely different)",
-    ),
-    (
-        "PSI",
-        "Population stability index: how differently the rows spread over the training "
-        "bins or categories. Below 0.1 is usually no real change, 0.1 to 0.25 moderate, "
-        "above 0.25 large",
-    ),
-    ("missing", "The share of missing values in training → now"),
-    ("new", "The share of values in categories training never saw"),
-    ("note", "Why a statistic is missing or means something else for this column"),
-)
+#: The overview's columns, with what each means (the header's tooltip).
+COLUMNS = tuple(glossary.DRIFT.items())
 #: Which measure of ``ColumnDrift.crossed`` colours which cell of the overview.
 MEASURE_CELLS = {"psi": 6, "wasserstein": 5, "cramers_v": 5, "missing": 7, "new_categories": 8}
 

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mlops_desktop.domain import glossary
 from mlops_desktop.domain.metric_names import higher_is_better
 from mlops_desktop.domain.monitoring import LivePerformance
 from mlops_desktop.qt.context import ProjectContext
@@ -198,4 +199,4 @@ class PerformanceDialog(QDialog):
             "version's hold-out rows."
         )
         rows, colours = metric_rows(performance)
-        fill_table(self.table, rows, colours)
+        fill_table(self.table, rows, colours, explain=glossary.metric)

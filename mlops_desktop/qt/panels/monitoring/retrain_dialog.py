@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mlops_desktop.domain import glossary
 from mlops_desktop.domain.retraining import Retrain, Review
 from mlops_desktop.qt.context import ProjectContext
 from mlops_desktop.qt.widgets.tables import BAD, GOOD, fill_table, text_table
@@ -305,7 +306,7 @@ class RetrainDialog(QDialog):
         self.table.setHorizontalHeaderLabels(
             ["metric", review.candidate, review.holder or "no holder", ""]
         )
-        fill_table(self.table, rows, colours)
+        fill_table(self.table, rows, colours, explain=glossary.metric)
         self.table.setVisible(True)
         self.gates.setText("\n".join(f"Gate {gate}" for gate in review.gates))
         alias = f"{self.retrain.model}@{self.retrain.alias}"
