@@ -36,6 +36,7 @@ def create_application(argv: list[str] | None = None):
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
+    from mlops_desktop.qt import theme
     from mlops_desktop.resources import resource_path
     from mlops_desktop.version import __version__
 
@@ -47,6 +48,7 @@ def create_application(argv: list[str] | None = None):
     app.setDesktopFileName("mlops-desktop")
     app.setWindowIcon(QIcon(str(resource_path("icons/mlops-desktop.svg"))))
     app.setStyleSheet(resource_path("style.qss").read_text(encoding="utf-8"))
+    theme.follow_system(app)
     return app
 
 

@@ -245,3 +245,114 @@ def test_a_refresh_keeps_notes_being_typed(panel, qtbot):
     assert panel.detail.detail.version.label == "flowers:1"
     assert panel.detail.notes.toPlainText() == "half a thought"
     assert panel.detail.save_button.isEnabled()
+
+
+def test_the_plots_tab_redraws_every_plot_training_recorded(panel, qtbot):
+    select(panel, qtbot, "flowers:1")
+    plots = panel.detail.plots
+    names = [plots.list.item(r).text() for r in range(plots.list.count())]
+    assert {
+        "Confusion matrix",
+        "ROC curve",
+        "Precision-recall curve",
+        "Calibration",
+        "Permutation importance",
+    } <= set(names)
+    for row, name in enumerate(names):
+        plots.list.setCurrentRow(row)
+        qtbot.waitUntil(
+            lambda name=name: (
+                plots.canvas is not None
+                and bool(plots.canvas.figure.axes)
+                and plots.canvas.figure.axes[0].get_title(loc="left").startswith(name)
+            ),
+            timeout=30_000,
+        )
+
+
+def test_lineage_links_open_the_experiment_and_the_job(panel, window, qtbot):
+    select(panel, qtbot, "flowers:2")
+    steps = {step.kind: step for step in panel.detail.detail.lineage}
+    assert {"raw_file", "dataset_version", "experiment", "job", "model_version"} <= set(steps)
+    qtbot.waitUntil(lambda: window.show_panel("training-queue") is not None, timeout=60_000)
+    qtbot.waitUntil(lambda: window.show_panel("experiments") is not None, timeout=60_000)
+    job = steps["job"]
+    panel.detail.lineage.linkActivated.emit(f"job|{job.key}")
+    queue = window.show_panel("training-queue")
+    assert window.panel_stack.currentWidget().panel is queue
+    qtbot.waitUntil(lambda: queue.selected() is not None, timeout=30_000)
+    assert str(queue.selected().number) == job.key
+    window.show_panel("models")
+    panel.detail.lineage.linkActivated.emit(f"experiment|{steps['experiment'].key}")
+    experiments = window.show_panel("experiments")
+    assert experiments.list.currentItem().text() == "stump"
+
+
+def test_compare_overlays_the_curves_of_each_version_and_marks_what_differs(panel, qtbot):
+    dialog = CompareDialog(panel.context, ["flowers:1", "flowers:2"], panel)
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: dialog.result is not None, timeout=30_000)
+    dialog.show()
+    qtbot.waitUntil(
+        lambda: dialog.canvas is not None and bool(dialog.canvas.figure.axes), timeout=30_000
+    )
+    labels = [line.get_label() for line in dialog.canvas.figure.axes[0].get_lines()]
+    # One curve per class of iris for each version.
+    assert sum(label.startswith("flowers:1") for label in labels) == 3
+    assert sum(label.startswith("flowers:2") for label in labels) == 3
+    row = next(
+        r for r in range(dialog.params.rowCount()) if dialog.params.item(r, 0).text() == "max_depth"
+    )
+    assert dialog.params.item(row, 1).background().color().alpha() > 0  # highlighted
+    dialog.curve.setCurrentIndex(1)
+    qtbot.waitUntil(
+        lambda: "recall" in dialog.canvas.figure.axes[0].get_xlabel().lower(), timeout=30_000
+    )
+
+
+@pytest.mark.slow
+def test_a_gate_against_the_holder_and_the_aliases_tab(panel, qtbot):
+    models = panel.context.project.models
+    models.promote("flowers:1", "production")
+    dialog = PromoteDialog(panel.context, "flowers:2", panel)
+    qtbot.addWidget(dialog)
+    dialog.alias.setCurrentText("production")
+    dialog.gates.setPlainText("accuracy >= current - 0.01")
+    dialog.run_check()
+    qtbot.waitUntil(lambda: dialog.check is not None, timeout=90_000)
+    assert not dialog.check.passed  # a one-split tree is far worse than the forest
+    assert "current" in dialog.results.item(0, 0).text()
+    holder = models.get("flowers:1").metrics["holdout"]["accuracy"]  # same rows, same split
+    assert float(dialog.results.item(0, 2).text()) == pytest.approx(holder - 0.01, abs=1e-4)
+    dialog.reason.setText("to show the class a failed gate")
+    dialog.promote_button.click()
+    select(panel, qtbot, "flowers:2")
+    history = panel.detail.history
+
+    def texts():
+        return [
+            history.item(r, c).text()
+            for r in range(history.rowCount())
+            for c in range(history.columnCount())
+        ]
+
+    qtbot.waitUntil(lambda: any("overridden" in text for text in texts()), timeout=30_000)
+    assert panel.detail.alias_table.item(0, 0).text() == "flowers@production"
+    assert "flowers:2" in panel.detail.alias_table.item(0, 1).text()
+    assert any("to show the class a failed gate" in text for text in texts())
+
+
+@pytest.mark.slow
+def test_export_an_mlflow_model_with_cloudpickle_from_the_dialog(panel, qtbot, tmp_path):
+    export = ExportDialog(panel.context, "flowers:1", panel)
+    qtbot.addWidget(export)
+    export.show()
+    export.findChild(type(export.group.button(0)), "export-mlflow").setChecked(True)
+    assert export.serialization_row.isVisible()
+    export.serialization.setCurrentIndex(export.serialization.findData("cloudpickle"))
+    export.out.setText(str(tmp_path / "flowers-model"))
+    export.run()
+    qtbot.waitUntil(lambda: export.result() == export.DialogCode.Accepted, timeout=120_000)
+    mlmodel = (tmp_path / "flowers-model" / "MLmodel").read_text()
+    assert "serialization_format: cloudpickle" in mlmodel
+    assert (tmp_path / "flowers-model" / "requirements.txt").is_file()

@@ -11,8 +11,10 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QSizePolicy, QVBoxLayout, QWidget
 
+from mlops_desktop.qt import theme
 from mlops_desktop.qt.workers.modules import start_import, when_imported
 
 if TYPE_CHECKING:
@@ -58,7 +60,14 @@ class ChartCanvas(QWidget):
         layout.addWidget(self.canvas)
 
     def redraw(self) -> None:
+        theme.style_figure(self.figure, self.palette())
         self.canvas.draw_idle()
+
+    def changeEvent(self, event: QEvent) -> None:
+        # The system switched between light and dark: recolour what is drawn.
+        if event.type() == QEvent.Type.PaletteChange:
+            self.redraw()
+        super().changeEvent(event)
 
 
 def draw_column(figure, column: ColumnProfile) -> None:

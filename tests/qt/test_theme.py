@@ -1,0 +1,52 @@
+"""The palette follows the system's light or dark scheme, charts included."""
+
+import pytest
+from matplotlib.colors import to_hex
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import QApplication
+
+from mlops_desktop.app import create_application
+from mlops_desktop.qt import theme
+from mlops_desktop.qt.widgets.charts import ChartCanvas
+
+
+@pytest.fixture
+def app(monkeypatch):
+    monkeypatch.delenv(theme.THEME_ENV, raising=False)
+    application = create_application()
+    yield application
+    theme.apply(application, Qt.ColorScheme.Light)  # the other tests expect the usual look
+
+
+def test_switching_the_system_scheme_switches_the_palette_live(app):
+    app.styleHints().colorSchemeChanged.emit(Qt.ColorScheme.Dark)
+    assert theme.is_dark(QApplication.palette())
+    app.styleHints().colorSchemeChanged.emit(Qt.ColorScheme.Light)
+    assert not theme.is_dark(QApplication.palette())
+
+
+@pytest.mark.parametrize(("choice", "dark"), [("dark", True), ("light", False)])
+def test_the_environment_can_choose_whatever_the_system_says(app, monkeypatch, choice, dark):
+    monkeypatch.setenv(theme.THEME_ENV, choice)
+    opposite = Qt.ColorScheme.Light if dark else Qt.ColorScheme.Dark
+    theme.apply(app, opposite)
+    assert theme.is_dark(QApplication.palette()) is dark
+
+
+def test_charts_take_the_colours_of_the_widgets_around_them(app, qtbot):
+    canvas = ChartCanvas()
+    qtbot.addWidget(canvas)
+    axes = canvas.figure.add_subplot()
+    axes.plot([1, 2, 3])
+    axes.set_xlabel("month")
+    theme.apply(app, Qt.ColorScheme.Dark)
+    qtbot.waitUntil(lambda: theme.is_dark(canvas.palette()))
+    canvas.redraw()
+    window = canvas.palette().color(QPalette.ColorRole.Window).name()
+    text = canvas.palette().color(QPalette.ColorRole.WindowText).name()
+    assert to_hex(canvas.figure.get_facecolor()) == window
+    assert to_hex(axes.xaxis.label.get_color()) == text
+    # The palette changed while the chart was shown: it recoloured itself.
+    theme.apply(app, Qt.ColorScheme.Light)
+    qtbot.waitUntil(lambda: to_hex(canvas.figure.get_facecolor()) != window)
