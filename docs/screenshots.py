@@ -41,6 +41,7 @@ def settle(window, seconds: float = 1.0) -> None:
 def main(out: Path) -> None:
     from mlops_desktop.app import create_application
     from mlops_desktop.qt.main_window import MainWindow
+    from mlops_desktop.qt.panels.models.compare_dialog import CompareDialog
     from mlops_desktop.services.demo import build_demo
 
     out.mkdir(parents=True, exist_ok=True)
@@ -88,13 +89,34 @@ def main(out: Path) -> None:
             path = out / f"{index:02d}-{name}.png"
             window.grab().save(str(path))
             print(path)
+            if name == "experiments":
+                experiments.editor.tabs.setCurrentIndex(4)  # the compiled pipeline
+                extra(window, out / f"{index:02d}-experiments-pipeline.png")
             if name == "models":
+                models.detail.setCurrentIndex(1)  # the plots
+                extra(window, out / f"{index:02d}-models-plots.png")
                 models.detail.setCurrentIndex(2)  # the lineage
-                settle(window, 0.3)
-                lineage = out / f"{index:02d}-models-lineage.png"
-                window.grab().save(str(lineage))
-                print(lineage)
+                extra(window, out / f"{index:02d}-models-lineage.png")
+                compare = CompareDialog(window.context, ["milk:1", "milk:2"], window)
+                compare.resize(1000, 640)
+                compare.show()
+                wait(lambda dialog=compare: dialog.result is not None)
+                extra(window, out / f"{index:02d}-models-compare.png", compare)
+                compare.close()
+        tour = window.start_tour()
+        while tour.step.panel != "monitoring":
+            tour.next()
+        extra(window, out / "08-tour.png")
+        tour.skip()
         window.close_project()
+
+
+def extra(window, path: Path, widget=None) -> None:
+    """One more picture, of the window or of ``widget`` (a dialog), once what it shows has
+    been read and drawn."""
+    settle(window, 0.5)
+    (widget or window).grab().save(str(path))
+    print(path)
 
 
 if __name__ == "__main__":

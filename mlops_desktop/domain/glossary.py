@@ -120,7 +120,18 @@ STEPS: dict[str, str] = {
     "must beat it.",
 }
 
-_PREFIXES = ("mean_test_", "std_test_", "mean_train_", "test_", "train_", "cv_", "neg_")
+#: How tables and scikit-learn spell a metric: "CV f1_macro", "mean_test_neg_log_loss"...
+_PREFIXES = (
+    "CV ",
+    "hold-out ",
+    "mean_test_",
+    "std_test_",
+    "mean_train_",
+    "test_",
+    "train_",
+    "cv_",
+    "neg_",
+)
 
 
 def metric(term: str) -> str | None:

@@ -31,6 +31,7 @@ from mlops_desktop.qt.context import ProjectContext
 from mlops_desktop.qt.dialogs import AboutDialog, FileDialogs, ShortcutsDialog
 from mlops_desktop.qt.panels import PANELS, Panel
 from mlops_desktop.qt.settings import AppSettings
+from mlops_desktop.qt.tour import TourCard
 from mlops_desktop.qt.widgets.notifications import NotificationArea
 from mlops_desktop.qt.widgets.panel_slot import PanelSlot
 from mlops_desktop.qt.widgets.task_area import TaskArea
@@ -81,6 +82,7 @@ class MainWindow(QMainWindow):
         self.dialogs = FileDialogs(self)
         self.runner = TaskRunner(self)
         self.context: ProjectContext | None = None
+        self.tour: TourCard | None = None
         self.slots: list[PanelSlot] = []
         self.setWindowTitle(APP_TITLE)
         self.setAcceptDrops(True)
@@ -232,6 +234,13 @@ class MainWindow(QMainWindow):
             QKeySequence.StandardKey.HelpContents,
             "Every keyboard shortcut of the menus",
         )
+        self.tour_action = self._action(
+            "Guided &Tour",
+            self.start_tour,
+            None,
+            "A short walk through the lifecycle, panel by panel (best on the demo project)",
+        )
+        help_menu.addAction(self.tour_action)
         help_menu.addAction(self.shortcuts_action)
         self.log_folder_action = self._action(
             "Open &Log Folder",
@@ -354,6 +363,8 @@ class MainWindow(QMainWindow):
         self.path_label.setText(str(path))
         self.read_only_badge.setVisible(project.read_only)
         self._set_project_actions(True)
+        if self._is_demo(path) and not self.settings.tour_seen():
+            self.start_tour()  # a first look at the demo: show what it holds, skippably
         if forced:
             self.notifications.show_info(
                 f"{path.name} is read-only on disk, so it opened read-only: you can explore "
@@ -366,6 +377,8 @@ class MainWindow(QMainWindow):
     def close_project(self) -> None:
         if self.context is None:
             return
+        if self.tour is not None:
+            self.tour.skip()
         self._deferred.clear()  # loads queued for this project's panels
         for slot in self.slots:
             self.panel_stack.removeWidget(slot)
@@ -422,8 +435,28 @@ class MainWindow(QMainWindow):
         self.read_only_badge.hide()
         self._set_project_actions(False)
 
+    def start_tour(self) -> TourCard | None:
+        """Walk through the panels on the open project (the demo's texts fit the demo)."""
+        if self.context is None:
+            return None
+        if self.tour is None:
+            self.tour = TourCard(self)
+            self.tour.finished.connect(self._tour_finished)
+        self.tour.start()
+        return self.tour
+
+    def _tour_finished(self, _completed: bool) -> None:
+        self.tour = None
+        self.settings.set_tour_seen()
+
+    @staticmethod
+    def _is_demo(path: Path) -> bool:
+        from mlops_desktop.services.demo import default_demo_path
+
+        return path == default_demo_path().absolute()
+
     def _set_project_actions(self, enabled: bool) -> None:
-        for action in (self.copy_action, self.check_action, self.close_action):
+        for action in (self.copy_action, self.check_action, self.close_action, self.tour_action):
             action.setEnabled(enabled)
         writable = enabled and self.context is not None and not self.context.project.read_only
         self.compact_action.setEnabled(writable)

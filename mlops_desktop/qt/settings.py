@@ -1,5 +1,5 @@
 """Per-user application settings (QSettings): recent projects, window geometry, last folder,
-last panel and the number of training workers."""
+last panel, the guided tour and the number of training workers."""
 
 from __future__ import annotations
 
@@ -47,6 +47,13 @@ class AppSettings:
 
     def set_last_panel(self, key: str) -> None:
         self._s.setValue("last_panel", key)
+
+    def tour_seen(self) -> bool:
+        """Whether the guided tour was shown once (finished or skipped)."""
+        return str(self._s.value("tour/seen", "false")).lower() == "true"
+
+    def set_tour_seen(self) -> None:
+        self._s.setValue("tour/seen", "true")
 
     def worker_count(self, default: int) -> int:
         """How many training workers the app runs at once."""

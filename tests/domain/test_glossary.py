@@ -29,6 +29,8 @@ def test_every_recorded_metric_is_explained(name):
         ("mean_test_r2", "r2"),
         ("mean_test_neg_root_mean_squared_error", "root_mean_squared_error"),
         ("cv_accuracy", "accuracy"),
+        ("CV neg_root_mean_squared_error", "root_mean_squared_error"),
+        ("hold-out r2", "r2"),
     ],
 )
 def test_scikit_learns_spellings_find_the_same_meaning(spelling, name):

@@ -48,9 +48,9 @@ def test_a_new_experiment_is_checked_and_compiled(panel, qtbot):
     root = editor.pipeline_steps.topLevelItem(0)
     features, model = root.child(0), root.child(1)
     assert model.text(0) == "RandomForestClassifier(random_state=42)"
-    assert "trees" in model.text(2)
+    assert "trees" in model.text(1)
     numeric = features.child(0)
-    assert numeric.text(1) == ", ".join(
+    assert numeric.text(2) == ", ".join(
         f"{part} ({unit})"
         for part, unit in [
             ("sepal length", "cm"),
@@ -59,7 +59,7 @@ def test_a_new_experiment_is_checked_and_compiled(panel, qtbot):
             ("petal width", "cm"),
         ]
     )
-    assert [numeric.child(i).toolTip(2) != "" for i in range(numeric.childCount())] == [True, True]
+    assert [numeric.child(i).toolTip(1) != "" for i in range(numeric.childCount())] == [True, True]
 
 
 def test_a_numeric_target_switches_to_regressors(panel, qtbot):

@@ -8,6 +8,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QMessageBox,
@@ -399,8 +400,11 @@ class PipelineOutline(QTreeWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("pipeline-steps")
-        self.setHeaderLabels(["Step", "Columns", "What it does"])
+        self.setHeaderLabels(["Step", "What it does", "Columns"])
         self.setWordWrap(True)
+        header = self.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.setUniformRowHeights(False)
         self.setRootIsDecorated(True)
 
@@ -409,10 +413,10 @@ class PipelineOutline(QTreeWidget):
         parents: list[QTreeWidgetItem] = []
         for step in steps:
             meaning = glossary.step(step.kind) or ""
-            item = QTreeWidgetItem([step.text, ", ".join(step.columns), meaning])
+            item = QTreeWidgetItem([step.text, meaning, ", ".join(step.columns)])
             item.setToolTip(0, f"{step.name}: {meaning}" if meaning else step.name)
-            item.setToolTip(1, "\n".join(step.columns))
-            item.setToolTip(2, meaning)
+            item.setToolTip(1, meaning)
+            item.setToolTip(2, "\n".join(step.columns))
             del parents[step.depth :]
             if parents:
                 parents[-1].addChild(item)
@@ -420,5 +424,9 @@ class PipelineOutline(QTreeWidget):
                 self.addTopLevelItem(item)
             parents.append(item)
         self.expandAll()
-        for column in (0, 1):
-            self.resizeColumnToContents(column)
+        # The step's own text can be long (every changed parameter): a third of the width at
+        # most, the rest (hover) in its tooltip, so the explanation stays in view.
+        self.resizeColumnToContents(0)
+        self.setColumnWidth(0, min(self.columnWidth(0), max(self.width() // 3, 260)))
+        self.resizeColumnToContents(2)
+        self.setColumnWidth(2, min(self.columnWidth(2), 220))

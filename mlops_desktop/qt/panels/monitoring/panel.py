@@ -512,7 +512,8 @@ class MonitoringPanel(Panel):
         if rest:
             notifications.show_warning(
                 f"Monitoring alert: {report.version}: {len(rest)} more "
-                f"columns crossed thresholds ({', '.join(rest)}). Look at them in the "
+                f"{'column' if len(rest) == 1 else 'columns'} crossed thresholds "
+                f"({', '.join(rest)}). Look at {'it' if len(rest) == 1 else 'them'} in the "
                 "Monitoring panel."
             )
 

@@ -102,6 +102,7 @@ class QueuePanel(Panel):
         size = self._settings.worker_count(default_size())
         self.pool = WorkerPool(str(context.project.path), size=size)
         self._ticker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="queue")
+        self._closed = False
         self._tick: Future | None = None
         self._refreshes = 0  # a poll read before the latest refresh is out of date
         self._polled.connect(self._show_polled, Qt.ConnectionType.QueuedConnection)
@@ -194,6 +195,8 @@ class QueuePanel(Panel):
         """Look after the workers and read the queue on a thread of its own (starting a
         worker, waiting for a worker's commit or reading a long history must not hold up the
         window); the queue shows when it has been read."""
+        if self._closed:  # a poll queued before the project closed
+            return
         if self._tick is not None and self._tick.done():
             error = self._tick.exception()
             self._tick = None
@@ -364,6 +367,7 @@ class QueuePanel(Panel):
 
     def shut_down(self) -> None:
         """Stop the workers; jobs they were running wait in the queue for the next open."""
+        self._closed = True
         self._timer.stop()
         self._ticker.shutdown(wait=True)
         self.pool.stop()
