@@ -116,6 +116,20 @@ def test_every_command_is_documented_in_the_readme():
     assert not missing, f"commands missing from README.md: {missing}"
 
 
+def test_the_cli_reference_covers_every_command_and_option():
+    """docs/cli.md is generated from the commands: it must be regenerated after a change."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "docs" / "cli_reference.py"), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    reference = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    missing = [p for p in _command_paths(cli) if f"## `mlops-desktop {p}`" not in reference]
+    assert not missing
+
+
 def test_demo_builds_once_and_prints_its_path(tmp_path):
     path = tmp_path / "Demo.mlops"
     first = json.loads(run("demo", path, "--json", check_exit=0).stdout)

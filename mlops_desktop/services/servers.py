@@ -10,7 +10,6 @@ import os
 import pprint
 import shlex
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -18,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlops_desktop.domain.model import ModelVersion
+from mlops_desktop.services.commands import own_command
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ class ServerProcess:
         self._stderr_chars = 0
         self._ended = threading.Event()
         self._serving = threading.Event()
-        command = [sys.executable, "-m", "mlops_desktop", "serve", str(self.project), self.model]
+        command = own_command("serve", str(self.project), self.model)
         command += ["--host", host]
         if port is not None:
             command += ["--port", str(port)]

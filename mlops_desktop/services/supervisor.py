@@ -11,13 +11,13 @@ import logging
 import os
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlops_desktop.domain.job import QUEUED, RUNNING
+from mlops_desktop.services.commands import own_command
 from mlops_desktop.services.worker import PROCESS_VARIABLE, STALE_SECONDS, is_gone
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ class WorkerPool:
         }
         with errors.open("wb") as sink:
             process = subprocess.Popen(
-                [sys.executable, "-m", "mlops_desktop", "worker", self.project_path],
+                own_command("worker", self.project_path),
                 stdout=subprocess.DEVNULL,
                 stderr=sink,
                 stdin=subprocess.DEVNULL,
