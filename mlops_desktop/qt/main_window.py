@@ -341,14 +341,11 @@ class MainWindow(QMainWindow):
                 QListWidgetItem(self.style().standardIcon(spec.icon), spec.title)
             )
             if spec.eager:
-                slot.fill(spec.load()(self.context))
+                self._fill(slot, spec)
             else:
                 self._after_first_paint(
                     lambda slot=slot, spec=spec: when_imported(
-                        slot,
-                        spec.module,
-                        lambda: slot.fill(spec.load()(self.context)),
-                        slot.fail,
+                        slot, spec.module, lambda: self._fill(slot, spec), slot.fail
                     )
                 )
         last = self.settings.last_panel()
@@ -374,11 +371,23 @@ class MainWindow(QMainWindow):
         self.project_opened.emit(path)
         return True
 
+    def _fill(self, slot: PanelSlot, spec) -> None:
+        """Put the loaded panel in its place, on what was selected there last time."""
+        panel = spec.load()(self.context)
+        slot.fill(panel)
+        kept = self.settings.selection(self.context.project.uuid, spec.key)
+        if kept:
+            panel.reveal(kept)
+
     def close_project(self) -> None:
         if self.context is None:
             return
         if self.tour is not None:
             self.tour.skip()
+        project_uuid = self.context.project.uuid
+        for spec, slot in zip(PANELS, self.slots, strict=True):
+            if slot.panel is not None:
+                self.settings.set_selection(project_uuid, spec.key, slot.panel.selection())
         self._deferred.clear()  # loads queued for this project's panels
         for slot in self.slots:
             self.panel_stack.removeWidget(slot)

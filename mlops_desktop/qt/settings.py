@@ -1,5 +1,5 @@
 """Per-user application settings (QSettings): recent projects, window geometry, last folder,
-last panel, the guided tour and the number of training workers."""
+last panel and selections, the guided tour and the number of training workers."""
 
 from __future__ import annotations
 
@@ -47,6 +47,17 @@ class AppSettings:
 
     def set_last_panel(self, key: str) -> None:
         self._s.setValue("last_panel", key)
+
+    def selection(self, project_uuid: str, panel: str) -> str | None:
+        """What was selected in ``panel`` when the project was last closed."""
+        return self._s.value(f"selection/{project_uuid}/{panel}") or None
+
+    def set_selection(self, project_uuid: str, panel: str, key: str | None) -> None:
+        name = f"selection/{project_uuid}/{panel}"
+        if key is None:
+            self._s.remove(name)
+        else:
+            self._s.setValue(name, key)
 
     def tour_seen(self) -> bool:
         """Whether the guided tour was shown once (finished or skipped)."""

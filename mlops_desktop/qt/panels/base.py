@@ -16,3 +16,10 @@ class Panel(QWidget):
         super().__init__(parent)
         self.context = context
         self.setObjectName(f"panel-{self.title.lower().replace(' ', '-')}")
+
+    def selection(self) -> str | None:
+        """What is selected, as the key ``reveal`` takes: the window keeps it, so the panel
+        opens on it again next time. None when nothing (or nothing worth keeping) is.
+
+        A panel that keeps a selection also has ``reveal(key)``, which selects it."""
+        return None

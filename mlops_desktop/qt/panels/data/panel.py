@@ -192,6 +192,10 @@ class DataPanel(Panel):
     def reveal(self, key: str) -> None:
         self.select_version(key)
 
+    def selection(self) -> str | None:
+        item = self.tree.currentItem()
+        return item.data(0, _VERSION) if item is not None else None
+
     def select_version(self, version_uuid: str) -> None:
         item = self._item_for(version_uuid)
         if item is not None and self.tree.currentItem() is not item:

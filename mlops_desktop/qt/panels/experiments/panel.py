@@ -168,6 +168,10 @@ class ExperimentsPanel(Panel):
     def reveal(self, key: str) -> None:
         self.select(key)
 
+    def selection(self) -> str | None:
+        item = self.list.currentItem()
+        return item.text() if item is not None else None
+
     def select(self, name: str) -> None:
         items = self.list.findItems(name, Qt.MatchFlag.MatchExactly)
         if items:

@@ -204,6 +204,10 @@ class ModelsPanel(Panel):
     def reveal(self, key: str) -> None:
         self.select(key)
 
+    def selection(self) -> str | None:
+        uuids = self.selected_uuids()
+        return uuids[0] if len(uuids) == 1 else None
+
     def _update_buttons(self) -> None:
         count = len(self.selected_rows())
         writable = not self.context.project.read_only

@@ -103,6 +103,7 @@ class QueuePanel(Panel):
         self.pool = WorkerPool(str(context.project.path), size=size)
         self._ticker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="queue")
         self._closed = False
+        self._wanted: int | None = None  # a job to select once the queue is read
         self._tick: Future | None = None
         self._refreshes = 0  # a poll read before the latest refresh is out of date
         self._polled.connect(self._show_polled, Qt.ConnectionType.QueuedConnection)
@@ -253,7 +254,9 @@ class QueuePanel(Panel):
     def _show(self, jobs: list[Job], paused: bool) -> None:
         selected = self.selected()
         self.model.set_jobs(jobs)
-        if selected is not None:
+        if self._wanted is not None:
+            self.select(self._wanted)
+        elif selected is not None:
             self.select(selected.number)
         self.pause_button.blockSignals(True)
         self.pause_button.setChecked(paused)
@@ -275,11 +278,18 @@ class QueuePanel(Panel):
     def reveal(self, key: str) -> None:
         self.select(int(key))
 
+    def selection(self) -> str | None:
+        job = self.selected()
+        return str(job.number) if job is not None else None
+
     def select(self, number: int) -> None:
+        """Select job ``number`` (once the queue has been read: at first it has not)."""
         for row, job in enumerate(self.model.jobs):
             if job.number == number:
+                self._wanted = None
                 self.table.selectRow(row)
                 return
+        self._wanted = number
 
     def _update_buttons(self) -> None:
         job = self.selected()
