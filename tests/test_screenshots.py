@@ -22,12 +22,16 @@ def test_the_screenshot_script_draws_every_panel_of_the_demo(tmp_path):
     assert names == [
         "01-overview.png",
         "02-data.png",
+        "03-experiments-pipeline.png",
         "03-experiments.png",
         "04-training-queue.png",
+        "05-models-compare.png",
         "05-models-lineage.png",
+        "05-models-plots.png",
         "05-models.png",
         "06-serving.png",
         "07-monitoring.png",
+        "08-tour.png",
         "welcome.png",
     ]
     readme = (ROOT / "README.md").read_text(encoding="utf-8")

@@ -123,6 +123,23 @@ def check_command(project: Path, as_json: bool) -> None:
         )
 
 
+@project_group.command("share")
+@click.argument("project", type=click.Path(path_type=Path))
+@click.argument("out", type=click.Path(path_type=Path))
+@json_option
+def share_command(project: Path, out: Path, as_json: bool) -> None:
+    """Write a copy of PROJECT to OUT that is safe to share, even while the project is in use:
+    made with SQLite's backup API, checked, self-contained (no -wal file), flushed to disk,
+    renamed into place. Prints its SHA-256, for the receiver to check with sha256sum."""
+    from mlops_desktop.services.project import Project
+
+    progress, state = progress_state()
+    with Project.open(existing_project(project), read_only=True) as opened:
+        report = opened.share_copy(out, state)
+    progress.done()
+    emit(as_json, report.to_json(), f"{report.path}\nsha256 {report.sha256}")
+
+
 @project_group.command("compact")
 @click.argument("project", type=click.Path(path_type=Path))
 @json_option

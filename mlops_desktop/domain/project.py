@@ -59,6 +59,18 @@ class BlobProblem:
 
 
 @dataclass(frozen=True)
+class CopyReport:
+    """A consistent, self-contained copy of a project, ready to share."""
+
+    path: str
+    size: int
+    sha256: str  # the receiver checks the file they got against it (sha256sum FILE)
+
+    def to_json(self) -> dict:
+        return {"path": self.path, "size": self.size, "sha256": self.sha256}
+
+
+@dataclass(frozen=True)
 class CheckReport:
     """The result of checking a project file: SQLite's own checks plus every blob's hash."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import date
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, QUrl, Signal
@@ -12,6 +13,7 @@ from PySide6.QtGui import (
     QDesktopServices,
     QDragEnterEvent,
     QDropEvent,
+    QGuiApplication,
     QKeySequence,
 )
 from PySide6.QtWidgets import (
@@ -182,6 +184,12 @@ class MainWindow(QMainWindow):
             keys.SaveAs,
             "Write a consistent copy of the project, safe to share",
         )
+        self.share_action = self._action(
+            "Share a Cop&y…",
+            lambda: self.save_copy(sharing=True),
+            None,
+            "Write a consistent copy to send to someone, with its SHA-256 to check it by",
+        )
         self.check_action = self._action(
             "C&heck Project",
             self.check_project,
@@ -208,6 +216,7 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.demo_action)
         file_menu.addSeparator()
         file_menu.addAction(self.copy_action)
+        file_menu.addAction(self.share_action)
         file_menu.addAction(self.check_action)
         file_menu.addAction(self.compact_action)
         file_menu.addSeparator()
@@ -465,7 +474,13 @@ class MainWindow(QMainWindow):
         return path == default_demo_path().absolute()
 
     def _set_project_actions(self, enabled: bool) -> None:
-        for action in (self.copy_action, self.check_action, self.close_action, self.tour_action):
+        for action in (
+            self.copy_action,
+            self.share_action,
+            self.check_action,
+            self.close_action,
+            self.tour_action,
+        ):
             action.setEnabled(enabled)
         writable = enabled and self.context is not None and not self.context.project.read_only
         self.compact_action.setEnabled(writable)
@@ -473,22 +488,33 @@ class MainWindow(QMainWindow):
 
     # -- whole-project tasks -------------------------------------------------------------------
 
-    def save_copy(self) -> None:
+    def save_copy(self, sharing: bool = False) -> None:
+        """Save a consistent copy; ``sharing`` names it for sending and puts its SHA-256 on
+        the clipboard, for the message that goes with it."""
         if self.context is None:
             return
         source = self.context.project.path
-        dest = self.dialogs.copy_path(source.with_name(f"{source.stem} copy{source.suffix}"))
+        name = (
+            f"{source.stem} (shared {date.today():%Y-%m-%d})" if sharing else f"{source.stem} copy"
+        )
+        dest = self.dialogs.copy_path(source.with_name(f"{name}{source.suffix}"))
         if dest is None:
             return
         handle = self.runner.start(
             "Saving a copy", save_copy_task, str(source), str(dest), owner=self
         )
-        handle.succeeded.connect(
-            lambda saved: self.notifications.show_info(
-                f"Saved a consistent copy at {saved}. Share that file, not the open one."
-            )
-        )
+        handle.succeeded.connect(lambda report: self._report_copy(report, sharing))
         handle.failed.connect(self.notifications.show_error)
+
+    def _report_copy(self, report, sharing: bool) -> None:
+        if sharing:
+            QGuiApplication.clipboard().setText(f"{Path(report.path).name} sha256 {report.sha256}")
+        self.notifications.show_info(
+            f"Saved a consistent copy at {report.path} ({report.size / 2**20:.1f} MiB, sha256 "
+            f"{report.sha256[:16]}…"
+            + ("; its full SHA-256 is on the clipboard" if sharing else "")
+            + "). Share that file, not the open one."
+        )
 
     def check_project(self) -> None:
         if self.context is None:

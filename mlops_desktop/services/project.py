@@ -7,7 +7,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mlops_desktop.domain.project import CheckReport, Event, ProjectInfo
+from mlops_desktop.domain.project import CheckReport, CopyReport, Event, ProjectInfo
 from mlops_desktop.domain.tasks import TaskState
 from mlops_desktop.store import ProjectFile, compaction, copies, health, project_file
 from mlops_desktop.store.compaction import CompactReport
@@ -150,6 +150,10 @@ class Project:
 
     def save_copy(self, dest: str | os.PathLike, state: TaskState | None = None) -> Path:
         """Write a consistent, self-contained copy to ``dest`` (safe while others write)."""
+        return Path(self.share_copy(dest, state).path)
+
+    def share_copy(self, dest: str | os.PathLike, state: TaskState | None = None) -> CopyReport:
+        """``save_copy``, reporting the copy's size and SHA-256 for whoever receives it."""
         return copies.save_copy(self.file, dest, state)
 
 
@@ -167,6 +171,6 @@ def check_task(path: str, state: TaskState) -> CheckReport:
         return project.check(state)
 
 
-def save_copy_task(path: str, dest: str, state: TaskState) -> Path:
+def save_copy_task(path: str, dest: str, state: TaskState) -> CopyReport:
     with Project.open(path, read_only=True) as project:
-        return project.save_copy(dest, state)
+        return project.share_copy(dest, state)

@@ -196,8 +196,10 @@ def import_beside(name: str) -> None:
     def run() -> None:
         try:
             importlib.import_module(name)
-        except ImportError:  # the job's own import says what is wrong, where it happens
-            log.debug("could not import %s beside the fit", name, exc_info=True)
+        except ImportError:
+            # The job's own import fails too and says so in the job; a second import of a
+            # module whose first one failed half-way can hide the cause, so it is logged here.
+            log.warning("could not import %s beside the fit", name, exc_info=True)
 
     threading.Thread(target=run, name=f"import {name}", daemon=True).start()
 

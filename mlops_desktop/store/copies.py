@@ -2,12 +2,14 @@
 
 A plain file copy taken while someone writes can be corrupt; the backup API copies a
 consistent snapshot page by page. The copy is checked, made self-contained (rollback journal,
-no ``-wal`` beside it), flushed to disk and only then renamed into place.
+no ``-wal`` beside it), flushed to disk and only then renamed into place; its SHA-256 lets
+whoever receives it check that it arrived whole.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import sqlite3
 import uuid
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mlops_desktop.domain.errors import ProjectFileError
+from mlops_desktop.domain.project import CopyReport
 from mlops_desktop.domain.tasks import TaskState
 from mlops_desktop.store.project_file import fsync_directory, fsync_file
 
@@ -24,7 +27,7 @@ if TYPE_CHECKING:
 PAGES_PER_STEP = 1024
 
 
-def save_copy(project: ProjectFile, dest: str | os.PathLike, state: TaskState | None) -> Path:
+def save_copy(project: ProjectFile, dest: str | os.PathLike, state: TaskState | None) -> CopyReport:
     dest = Path(dest).expanduser().absolute()
     if dest == project.path or (dest.exists() and dest.samefile(project.path)):
         raise ProjectFileError(
@@ -59,6 +62,7 @@ def save_copy(project: ProjectFile, dest: str | os.PathLike, state: TaskState | 
                 "check' on the project, then try again."
             )
         fsync_file(partial)
+        digest = _sha256(partial, state)
         os.replace(partial, dest)
         fsync_directory(dest.parent)
     except (OSError, sqlite3.OperationalError) as exc:
@@ -73,4 +77,11 @@ def save_copy(project: ProjectFile, dest: str | os.PathLike, state: TaskState | 
                 leftover.unlink()
     if state is not None:
         state.set_progress(1.0, "Copy saved")
-    return dest
+    return CopyReport(str(dest), dest.stat().st_size, digest)
+
+
+def _sha256(path: Path, state: TaskState | None) -> str:
+    if state is not None:
+        state.set_progress(0.95, "Fingerprinting the copy")
+    with path.open("rb") as stream:
+        return hashlib.file_digest(stream, "sha256").hexdigest()

@@ -144,6 +144,26 @@ def test_save_a_copy_runs_in_the_background_and_reports(window, qtbot, tmp_path)
         assert copy.uuid == window.context.project.uuid
 
 
+def test_share_a_copy_names_it_and_puts_its_sha256_on_the_clipboard(window, qtbot, tmp_path):
+    import hashlib
+
+    from PySide6.QtGui import QGuiApplication
+
+    path = tmp_path / "source.mlops"
+    Project.create(path).close()
+    window.open_project(path)
+    suggested = []
+    window.dialogs.copy_path = lambda suggestion: (
+        suggested.append(suggestion) or (tmp_path / "for-alice.mlops")
+    )
+    window.share_action.trigger()
+    qtbot.waitUntil(lambda: bool(window.notifications.messages()), timeout=10_000)
+    assert "(shared " in suggested[0].name
+    digest = hashlib.sha256((tmp_path / "for-alice.mlops").read_bytes()).hexdigest()
+    assert QGuiApplication.clipboard().text() == f"for-alice.mlops sha256 {digest}"
+    assert digest[:16] in window.notifications.messages()[0][1]
+
+
 def test_check_project_reports_the_result(window, qtbot, tmp_path):
     path = tmp_path / "checked.mlops"
     Project.create(path).close()

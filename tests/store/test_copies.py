@@ -33,6 +33,16 @@ def test_a_copy_opens_and_holds_the_same_content(project, tmp_path):
     assert project_files(tmp_path) == ["shared.mlops", "test.mlops"]
 
 
+def test_a_shared_copy_reports_its_size_and_sha256(project, tmp_path):
+    import hashlib
+
+    report = project.share_copy(tmp_path / "for-bob.mlops")
+    data = (tmp_path / "for-bob.mlops").read_bytes()
+    assert report.sha256 == hashlib.sha256(data).hexdigest()
+    assert report.size == len(data)
+    assert not (tmp_path / "for-bob.mlops-wal").exists()
+
+
 def test_a_copy_cannot_replace_its_source(project):
     with pytest.raises(ProjectFileError, match="cannot replace"):
         project.save_copy(project.path)
