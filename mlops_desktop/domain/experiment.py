@@ -242,10 +242,11 @@ def check_values(path: str, values: Any, strategy: str) -> None:
     if isinstance(values, dict) and len(values) == 1:
         kind, bounds = next(iter(values.items()))
         _choice(path, kind, DISTRIBUTIONS)
-        if strategy in ("grid", "halving") and kind != "choice":
+        if strategy == "grid" and kind != "choice":
             raise _problem(
                 path,
-                f"a {kind} distribution needs a random search (a grid needs a list of values).",
+                f"a {kind} distribution needs a random search or successive halving (a grid "
+                "needs a list of values).",
             )
         if kind == "choice":
             if not isinstance(bounds, list) or not bounds:

@@ -305,7 +305,10 @@ def plan(
     task, reason = resolve_task(spec, target)
     if estimators.family(task) != estimators.CATALOGUE.get(spec.estimator, ("", ""))[1]:
         if spec.estimator not in estimators.CATALOGUE:
-            estimators.estimator_class(spec.estimator)  # raises the catalogue's own message
+            try:
+                estimators.estimator_class(spec.estimator)
+            except UserError as exc:  # the catalogue's own message, with the field
+                raise UserError(f"estimator: {exc.message}") from None
         raise UserError(
             f"estimator: {spec.estimator} does not do {estimators.family(task)}; choose one of "
             f"{', '.join(estimators.estimators_for(task))}."
@@ -315,8 +318,7 @@ def plan(
     except UserError as exc:
         raise UserError(f"params: {exc.message}") from None
     for param, values in spec.search.space.items():
-        finite = dimension_values(values) or []
-        for value in finite:
+        for value in _values_to_check(values):
             try:
                 estimators.check_params(spec.estimator, {**spec.params, param: value})
             except UserError as exc:
@@ -335,6 +337,24 @@ def plan(
     if spec.search.strategy == "none":
         scorers(spec, task)  # the metric recorded for a single fit must exist too
     return Plan(task, reason, columns, pipeline, estimator, candidates, folds, exact)
+
+
+def _values_to_check(values) -> list:
+    """What a search dimension may hand the estimator: a list's values, or, for a continuous
+    distribution, its middle and both ends (a hair inside them: a sample never hits an open
+    bound), so a range the estimator refuses is refused before anything is queued."""
+    finite = dimension_values(values)
+    if finite is not None:
+        return finite
+    kind, (low, high) = next(iter(values.items()))
+    if kind == "loguniform":
+        import math
+
+        low, high = math.log(low), math.log(high)
+        inside = (high - low) * 1e-9
+        return [math.exp(v) for v in (low + inside, (low + high) / 2, high - inside)]
+    inside = (high - low) * 1e-9
+    return [low + inside, (low + high) / 2, high - inside]
 
 
 def _check_classes(spec: ExperimentSpec, target, class_counts: dict | None) -> None:

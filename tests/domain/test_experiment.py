@@ -151,7 +151,19 @@ def test_regression_and_a_random_search_with_distributions(penguins):
     [
         ({"target": "wingspan"}, "target: the dataset has no column 'wingspan'"),
         ({"estimator": "Ridge", "params": {}, "search": {}}, "estimator: Ridge does not do"),
-        ({"estimator": "Forest"}, "Unknown estimator 'Forest'"),
+        ({"estimator": "Forest"}, "estimator: Unknown estimator 'Forest'"),
+        (
+            {"search": {"strategy": "random", "space": {"bogus": {"uniform": [0, 1]}}}},
+            "search.space.bogus: RandomForestClassifier has no parameter 'bogus'",
+        ),
+        (
+            {
+                "estimator": "LogisticRegression",
+                "params": {},
+                "search": {"strategy": "random", "space": {"C": {"uniform": [-5, -1]}}},
+            },
+            "search.space.C: The 'C' parameter",
+        ),
         ({"params": {"n_trees": 5}}, "params: RandomForestClassifier has no parameter 'n_trees'"),
         ({"params": {"n_estimators": 0}}, "params: The 'n_estimators' parameter"),
         (
@@ -189,6 +201,74 @@ def test_bad_specs_are_refused_with_the_field_named(penguins, changes, message):
     with pytest.raises(UserError) as info:
         plan(spec(**changes), profile, frame["species"].value_counts().to_dict())
     assert message in info.value.message
+
+
+def test_an_open_bound_of_a_range_is_not_refused(penguins):
+    """C must be above 0: a uniform range from 0 never draws 0 itself."""
+    frame, profile = penguins
+    result = plan(
+        spec(
+            estimator="LogisticRegression",
+            params={},
+            search={"strategy": "random", "n_iter": 2, "space": {"C": {"uniform": [0, 2]}}},
+        ),
+        profile,
+        frame["species"].value_counts().to_dict(),
+    )
+    assert result.candidates == 2
+
+
+@pytest.mark.parametrize(
+    ("search", "validation", "kind"),
+    [
+        # Successive halving over continuous ranges: scikit-learn's random halving.
+        (
+            {
+                "strategy": "halving",
+                "n_iter": 6,
+                "cv": 3,
+                "space": {
+                    "max_depth": {"int": [2, 6]},
+                    "max_features": {"uniform": [0.3, 0.9]},
+                    "criterion": {"choice": ["gini", "entropy"]},
+                },
+            },
+            {},
+            "HalvingRandomSearchCV",
+        ),
+        (
+            {"strategy": "halving", "cv": 3, "space": {"max_depth": [2, 4, 8]}},
+            {},
+            "HalvingGridSearchCV",
+        ),
+        # Time-ordered folds, and two metrics (the first ranks).
+        (
+            {
+                "strategy": "grid",
+                "cv": 3,
+                "space": {"max_depth": [2, 4]},
+                "scoring": ["f1_macro", "accuracy"],
+            },
+            {"split": "timeseries"},
+            "GridSearchCV",
+        ),
+    ],
+)
+def test_every_search_fits(penguins, search, validation, kind):
+    frame, profile = penguins
+    result = plan(
+        spec(params={"n_estimators": 10}, search=search, validation={**validation, "seed": 3}),
+        profile,
+        frame["species"].value_counts().to_dict(),
+    )
+    assert type(result.estimator).__name__ == kind
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # halving's small last iteration
+        result.estimator.fit(frame.drop(columns="species"), frame["species"])
+    assert result.estimator.best_params_
+    if validation.get("split") == "timeseries":
+        assert type(result.estimator.cv).__name__ == "TimeSeriesSplit"
+        assert "mean_test_accuracy" in result.estimator.cv_results_
 
 
 def test_a_large_search_passes_once_confirmed(penguins):

@@ -155,6 +155,27 @@ def test_save_then_export_and_the_cli_builds_the_same_pipeline(panel, qtbot, tmp
     assert cli["pipeline"] == str(saved.pipeline) == gui_pipeline
 
 
+def test_queue_for_training_queues_the_saved_spec_and_not_unsaved_edits(panel, qtbot):
+    editor = new_iris(panel, qtbot)
+    editor.name.setText("iris-queued")
+    editor.save()
+    qtbot.waitUntil(lambda: panel.names() == ["iris-queued"], timeout=30_000)
+    qtbot.waitUntil(lambda: panel.buttons["queue"].isEnabled(), timeout=30_000)
+    editor.params.fields["n_estimators"].setText("7")
+    editor.params._edited("n_estimators")
+    panel.buttons["queue"].click()
+    assert panel.context.project.queue.jobs() == []
+    kind, message = panel.context.notifications.messages()[0]
+    assert kind == "warning"
+    assert "not saved" in message
+    editor.params.fields["n_estimators"].setText("")
+    editor.params._edited("n_estimators")
+    panel.buttons["queue"].click()
+    [job] = panel.context.project.queue.jobs()
+    assert job.experiment_name == "iris-queued"
+    assert "Queued job #1" in panel.context.notifications.messages()[0][1]
+
+
 def test_a_large_search_asks_first(panel, qtbot, monkeypatch):
     editor = new_iris(panel, qtbot)
     editor.search.strategy.setCurrentIndex(editor.search.strategy.findData("grid"))

@@ -279,6 +279,17 @@ class ExperimentEditor(QWidget):
             raise UserError(f"params.{name}: {message}")
         return ex.ExperimentSpec.from_json(self.current_json(confirm_large))
 
+    def unsaved(self, name: str) -> bool:
+        """Whether the form shows experiment ``name`` with changes that are not saved."""
+        if self.original_name != name:
+            return False
+        try:
+            shown = self.current_spec()
+        except UserError:
+            return True  # a half-typed value is an unsaved change too
+        saved = self.context.project.experiments.get(name)
+        return shown.to_json() != ex.ExperimentSpec.from_json(saved.to_json()).to_json()
+
     def edited(self) -> None:
         if not self._loading:
             self._timer.start()

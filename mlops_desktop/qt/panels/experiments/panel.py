@@ -243,6 +243,12 @@ class ExperimentsPanel(Panel):
         item = self.list.currentItem()
         if item is None:
             return
+        if self.editor.unsaved(item.text()):
+            self.context.notifications.show_warning(
+                f"{item.text()} has changes that are not saved, and the queue trains the saved "
+                "spec: press Save first, then Queue for training."
+            )
+            return
         try:
             job = self.context.project.queue.enqueue(item.text())
         except UserError as exc:
