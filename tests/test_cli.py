@@ -143,3 +143,19 @@ def test_demo_builds_once_and_prints_its_path(tmp_path):
 
 def test_read_only_needs_a_project_to_open():
     assert_user_error(run("gui", "--read-only"), "--read-only needs a PROJECT")
+
+
+def test_merge_and_share_from_the_command_line(tmp_path):
+    ours, theirs = tmp_path / "ours.mlops", tmp_path / "theirs.mlops"
+    run("init", ours, check_exit=0)
+    run("init", theirs, check_exit=0)
+    run("data", "import", theirs, "sklearn:iris", check_exit=0)
+    merged = json.loads(run("project", "merge", ours, theirs, "--json", check_exit=0).stdout)
+    assert merged["added"]["dataset versions"] == 1
+    again = run("project", "merge", ours, theirs, check_exit=0).stdout
+    assert "nothing new" in again
+    assert_user_error(run("project", "merge", ours, ours), "merged into itself")
+    shared = json.loads(
+        run("project", "share", ours, tmp_path / "out.mlops", "--json", check_exit=0).stdout
+    )
+    assert shared["sha256"] == file_digest(tmp_path / "out.mlops")

@@ -123,6 +123,26 @@ def check_command(project: Path, as_json: bool) -> None:
         )
 
 
+@project_group.command("merge")
+@click.argument("project", type=click.Path(path_type=Path))
+@click.argument("other", type=click.Path(path_type=Path))
+@json_option
+def merge_command(project: Path, other: Path, as_json: bool) -> None:
+    """Bring OTHER's datasets, recipes, experiments, model versions, evaluations and history
+    into PROJECT, matched by UUID: merging twice adds nothing. A name both have gets the next
+    version number (or a new experiment name) and a note; aliases are never moved, and where
+    the two disagree the conflict is listed. OTHER is only read."""
+    from mlops_desktop.services.project import Project
+
+    progress, state = progress_state()
+    with Project.open(existing_project(project)) as opened:
+        report = opened.merge(existing_project(other), state)
+    progress.done()
+    lines = [report.summary(), *report.notes]
+    lines += [f"conflict: {conflict}" for conflict in report.conflicts]
+    emit(as_json, report.to_json(), "\n".join(lines))
+
+
 @project_group.command("share")
 @click.argument("project", type=click.Path(path_type=Path))
 @click.argument("out", type=click.Path(path_type=Path))

@@ -58,6 +58,40 @@ class BlobProblem:
     reason: str
 
 
+def _counted(n: int, kind: str) -> str:
+    """ "2 aliases", "1 alias"; ``kind`` is plural."""
+    if n != 1:
+        return f"{n} {kind}"
+    return f"1 {kind[:-2] if kind.endswith('ses') else kind[:-1]}"
+
+
+@dataclass(frozen=True)
+class MergeReport:
+    """What a merge brought in from another project file, and what it could not decide."""
+
+    source: str  # the other file's name
+    added: dict[str, int]  # kind ("dataset versions", ...) -> how many came in
+    notes: list[str]  # name clashes and new numbers
+    conflicts: list[str]  # aliases the two files disagree on: left for the user
+
+    @property
+    def nothing_new(self) -> bool:
+        return not any(n for kind, n in self.added.items() if kind != "events")
+
+    def summary(self) -> str:
+        counts = [_counted(n, kind) for kind, n in self.added.items() if n]
+        what = ", ".join(counts) if counts else "nothing new"
+        return f"Merged {self.source}: {what}."
+
+    def to_json(self) -> dict:
+        return {
+            "source": self.source,
+            "added": self.added,
+            "notes": self.notes,
+            "conflicts": self.conflicts,
+        }
+
+
 @dataclass(frozen=True)
 class CopyReport:
     """A consistent, self-contained copy of a project, ready to share."""

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHeaderView,
     QLabel,
+    QPlainTextEdit,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -168,3 +169,36 @@ class ShortcutsDialog(QDialog):
         layout.addWidget(hint)
         layout.addWidget(buttons)
         self.resize(520, 460)
+
+
+class MergeSummaryDialog(QDialog):
+    """What a merge brought in, the numbers and names it changed, and the alias conflicts
+    left for the user."""
+
+    def __init__(self, report, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle(f"Imported from {report.source}")
+        self.summary = QLabel(report.summary())
+        self.summary.setWordWrap(True)
+        self.summary.setObjectName("section-title")
+        # Lists can be long (every renumbered version): text boxes that scroll and copy.
+        self.notes = QPlainTextEdit(
+            "\n".join(f"• {note}" for note in report.notes)
+            or "Every name was free: nothing was renamed."
+        )
+        self.conflicts = QPlainTextEdit(
+            "\n".join(f"• {conflict}" for conflict in report.conflicts)
+            or "No alias conflicts: the two projects agree on every alias they share."
+        )
+        for box in (self.notes, self.conflicts):
+            box.setReadOnly(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.summary)
+        layout.addWidget(QLabel("Renamed or renumbered"))
+        layout.addWidget(self.notes, 2)
+        layout.addWidget(QLabel("To resolve"))
+        layout.addWidget(self.conflicts, 1)
+        layout.addWidget(buttons)
+        self.resize(680, 460)

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from mlops_desktop.domain.errors import UserError
 from mlops_desktop.qt.context import ProjectContext
-from mlops_desktop.qt.dialogs import AboutDialog, FileDialogs, ShortcutsDialog
+from mlops_desktop.qt.dialogs import AboutDialog, FileDialogs, MergeSummaryDialog, ShortcutsDialog
 from mlops_desktop.qt.panels import PANELS, Panel
 from mlops_desktop.qt.settings import AppSettings
 from mlops_desktop.qt.tour import TourCard
@@ -41,7 +41,13 @@ from mlops_desktop.qt.widgets.welcome import WelcomePage
 from mlops_desktop.qt.workers.modules import when_imported
 from mlops_desktop.qt.workers.tasks import TaskRunner
 from mlops_desktop.services import paths
-from mlops_desktop.services.project import Project, check_task, compact_task, save_copy_task
+from mlops_desktop.services.project import (
+    Project,
+    check_task,
+    compact_task,
+    merge_task,
+    save_copy_task,
+)
 
 log = logging.getLogger(__name__)
 DEMO_TITLE = "Building the demo project"
@@ -190,6 +196,12 @@ class MainWindow(QMainWindow):
             None,
             "Write a consistent copy to send to someone, with its SHA-256 to check it by",
         )
+        self.merge_action = self._action(
+            "&Import from Another Project…",
+            self.merge_project,
+            None,
+            "Bring in another project file's datasets, experiments and models (it is only read)",
+        )
         self.check_action = self._action(
             "C&heck Project",
             self.check_project,
@@ -217,6 +229,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.copy_action)
         file_menu.addAction(self.share_action)
+        file_menu.addAction(self.merge_action)
         file_menu.addAction(self.check_action)
         file_menu.addAction(self.compact_action)
         file_menu.addSeparator()
@@ -484,6 +497,7 @@ class MainWindow(QMainWindow):
             action.setEnabled(enabled)
         writable = enabled and self.context is not None and not self.context.project.read_only
         self.compact_action.setEnabled(writable)
+        self.merge_action.setEnabled(writable)
         self.view_menu.setEnabled(enabled)
 
     # -- whole-project tasks -------------------------------------------------------------------
@@ -515,6 +529,28 @@ class MainWindow(QMainWindow):
             + ("; its full SHA-256 is on the clipboard" if sharing else "")
             + "). Share that file, not the open one."
         )
+
+    def merge_project(self) -> None:
+        if self.context is None or self.context.project.read_only:
+            return
+        other = self.dialogs.open_project_path(self._start_folder(), "Import from project")
+        if other is None:
+            return
+        handle = self.runner.start(
+            f"Merging {other.name}",
+            merge_task,
+            str(self.context.project.path),
+            str(other),
+            owner=self,
+        )
+        handle.succeeded.connect(self._report_merge)
+        handle.failed.connect(self.notifications.show_error)
+
+    def _report_merge(self, report) -> None:
+        if self.context is not None:
+            self.context.mark_changed()
+        self.merge_summary = MergeSummaryDialog(report, self)
+        self.merge_summary.show()
 
     def check_project(self) -> None:
         if self.context is None:

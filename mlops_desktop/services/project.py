@@ -7,9 +7,22 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mlops_desktop.domain.project import CheckReport, CopyReport, Event, ProjectInfo
+from mlops_desktop.domain.project import (
+    CheckReport,
+    CopyReport,
+    Event,
+    MergeReport,
+    ProjectInfo,
+)
 from mlops_desktop.domain.tasks import TaskState
-from mlops_desktop.store import ProjectFile, compaction, copies, health, project_file
+from mlops_desktop.store import (
+    ProjectFile,
+    compaction,
+    copies,
+    health,
+    merging,
+    project_file,
+)
 from mlops_desktop.store.compaction import CompactReport
 
 if TYPE_CHECKING:
@@ -152,6 +165,11 @@ class Project:
         """Write a consistent, self-contained copy to ``dest`` (safe while others write)."""
         return Path(self.share_copy(dest, state).path)
 
+    def merge(self, other: str | os.PathLike, state: TaskState | None = None) -> MergeReport:
+        """Bring in another project file's datasets, experiments, models, evaluations and
+        history, matched by UUID (merging twice adds nothing); ``other`` is not changed."""
+        return merging.merge_file(self.file, Path(other), state)
+
     def share_copy(self, dest: str | os.PathLike, state: TaskState | None = None) -> CopyReport:
         """``save_copy``, reporting the copy's size and SHA-256 for whoever receives it."""
         return copies.save_copy(self.file, dest, state)
@@ -169,6 +187,11 @@ def compact_task(path: str, state: TaskState) -> CompactReport:
 def check_task(path: str, state: TaskState) -> CheckReport:
     with Project.open(path, read_only=True) as project:
         return project.check(state)
+
+
+def merge_task(path: str, other: str, state: TaskState) -> MergeReport:
+    with Project.open(path) as project:
+        return project.merge(other, state)
 
 
 def save_copy_task(path: str, dest: str, state: TaskState) -> CopyReport:

@@ -331,3 +331,18 @@ def test_help_opens_the_log_folder_or_says_where_it_is(window, monkeypatch):
         "error",
         f"Could not open the log folder {paths.log_folder()}: open it in your file manager.",
     )
+
+
+def test_import_from_another_project_merges_in_the_background_and_sums_up(window, qtbot, tmp_path):
+    ours, theirs = tmp_path / "ours.mlops", tmp_path / "theirs.mlops"
+    Project.create(ours).close()
+    with Project.create(theirs) as other:
+        other.datasets.import_file("sklearn:iris")
+    window.open_project(ours)
+    window.dialogs.open_project_path = lambda folder, title="": theirs
+    window.merge_action.trigger()
+    qtbot.waitUntil(lambda: getattr(window, "merge_summary", None) is not None, timeout=30_000)
+    assert "1 dataset version," in window.merge_summary.summary.text()
+    assert "No alias conflicts" in window.merge_summary.conflicts.toPlainText()
+    assert [v.label for v in window.context.project.datasets.list()] == ["iris:1"]
+    window.merge_summary.close()
