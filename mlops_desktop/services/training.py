@@ -347,7 +347,7 @@ def train(project: Project, job: Job, state: JobState) -> ModelVersion:
         }
         model_version = file.models.add(spec.model, **fields)
         store_reference(file, model_version.uuid, reference, "training")
-        file.jobs.finish(job.uuid, model_version.uuid)
+        file.jobs.finish(job.uuid, model_version.uuid, job.worker_id)
         state.log(f"Saved {model_version.label}")
         file.jobs.append_log(job.uuid, "".join(state.lines))
         state.lines.clear()

@@ -103,7 +103,7 @@ class _Heartbeat(threading.Thread):
         with project.file.transaction():
             if lines:
                 jobs.append_log(self.job.uuid, "".join(lines))
-            return jobs.heartbeat(self.job.uuid, fraction, message)
+            return jobs.heartbeat(self.job.uuid, fraction, message, self.job.worker_id)
 
     def beat(self, project, jobs) -> None:
         try:
@@ -119,7 +119,7 @@ class _Heartbeat(threading.Thread):
         if now - self.cancel_seen_at >= CANCEL_GRACE_SECONDS:
             # The fit did not come back to check: end the job here and the process with it.
             with project.file.transaction():
-                jobs.mark_cancelled(self.job.uuid)
+                jobs.mark_cancelled(self.job.uuid, self.job.worker_id)
                 jobs.append_log(self.job.uuid, "Cancelled: the worker stopped mid-fit.\n")
             os._exit(EXIT_CANCELLED)
 
@@ -190,7 +190,8 @@ class Worker:
             state.log(message)
             with project.file.transaction():
                 project.file.jobs.append_log(job.uuid, "".join(state.lines))
+                # A job reaped from this worker (and perhaps running elsewhere) is left alone.
                 if status == "cancelled":
-                    project.file.jobs.mark_cancelled(job.uuid)
+                    project.file.jobs.mark_cancelled(job.uuid, job.worker_id)
                 else:
-                    project.file.jobs.fail(job.uuid, message)
+                    project.file.jobs.fail(job.uuid, message, job.worker_id)

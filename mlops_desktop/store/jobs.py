@@ -64,6 +64,14 @@ def _job(row) -> Job:
     )
 
 
+#: A job a worker may still write: running, on that worker.
+_OWNED = "status = 'running' AND worker_id = ?"
+
+
+class JobLostError(UserError):
+    """The job a worker ran was taken from it: its result must not be saved."""
+
+
 class JobRepository:
     def __init__(self, project: ProjectFile):
         self._project = project
@@ -142,14 +150,17 @@ class JobRepository:
         ).fetchone()
         return self.get(row[0]) if row else None
 
-    def heartbeat(self, job_uuid: str, progress: float | None, message: str) -> bool:
-        """Record that the job lives; True if its cancellation has been asked for."""
+    def heartbeat(
+        self, job_uuid: str, progress: float | None, message: str, worker_id: str
+    ) -> bool:
+        """Record that the job lives; True if it should stop: its cancellation was asked
+        for, or it is no longer this worker's (ended, or reaped and given to another)."""
         row = self._conn.execute(
             "UPDATE jobs SET heartbeat_at = ?, progress = ?, progress_message = ? "
-            "WHERE uuid = ? AND status = 'running' RETURNING cancel_requested",
-            (utc_now(), progress, message, job_uuid),
+            f"WHERE uuid = ? AND {_OWNED} RETURNING cancel_requested",
+            (utc_now(), progress, message, job_uuid, worker_id),
         ).fetchone()
-        return row is None or bool(row[0])  # gone from 'running' means someone ended it
+        return row is None or bool(row[0])
 
     def append_log(self, job_uuid: str, text: str) -> None:
         self._conn.execute("UPDATE jobs SET log = log || ? WHERE uuid = ?", (text, job_uuid))
@@ -160,24 +171,37 @@ class JobRepository:
         status: str,
         error: str | None = None,
         model_version_uuid: str | None = None,
-    ) -> None:
-        self._conn.execute(
+        worker_id: str | None = None,
+    ) -> bool:
+        """End the job; with ``worker_id``, only while it still runs on that worker (a
+        worker must never end a job that was reaped and handed to another). True if ended."""
+        owned = f" AND {_OWNED}" if worker_id is not None else ""
+        cursor = self._conn.execute(
             "UPDATE jobs SET status = ?, error = ?, model_version_uuid = ?, finished_at = ?, "
-            "cancel_requested = 0 WHERE uuid = ?",
-            (status, error, model_version_uuid, utc_now(), job_uuid),
+            f"cancel_requested = 0 WHERE uuid = ?{owned}",
+            (status, error, model_version_uuid, utc_now(), job_uuid)
+            + ((worker_id,) if worker_id is not None else ()),
         )
+        return cursor.rowcount == 1
 
-    def finish(self, job_uuid: str, model_version_uuid: str) -> None:
+    def finish(self, job_uuid: str, model_version_uuid: str, worker_id: str) -> None:
+        """Mark the job done with its model version, in the transaction that adds the version;
+        raises ``JobLostError`` (so that transaction rolls back) if the job is no longer this
+        worker's, so one job never makes two versions."""
         self._conn.execute(
             "UPDATE jobs SET progress = 1, progress_message = 'Done' WHERE uuid = ?", (job_uuid,)
         )
-        self._end(job_uuid, DONE, model_version_uuid=model_version_uuid)
+        if not self._end(job_uuid, DONE, None, model_version_uuid, worker_id):
+            raise JobLostError(
+                "The job was taken from this worker (it stopped answering and was reaped), "
+                "so its result was not saved: another worker runs it, or it was ended."
+            )
 
-    def fail(self, job_uuid: str, error: str) -> None:
-        self._end(job_uuid, FAILED, error)
+    def fail(self, job_uuid: str, error: str, worker_id: str | None = None) -> bool:
+        return self._end(job_uuid, FAILED, error, worker_id=worker_id)
 
-    def mark_cancelled(self, job_uuid: str) -> None:
-        self._end(job_uuid, CANCELLED, "Cancelled.")
+    def mark_cancelled(self, job_uuid: str, worker_id: str | None = None) -> bool:
+        return self._end(job_uuid, CANCELLED, "Cancelled.", worker_id=worker_id)
 
     def request_cancel(self, job_uuid: str) -> Job:
         """A queued job is cancelled at once; a running one is asked to stop."""

@@ -383,3 +383,23 @@ def test_a_worker_process_freezes_its_imports_before_its_first_job_and_at_its_en
     assert events == ["freeze", "job", "job", "freeze"]
     assert all(name in sys.modules for name in worker.TRAINING_MODULES)
     assert [iris.queue.job(n).status for n in (1, 2)] == ["done", "done"]
+
+
+def test_a_job_reaped_from_its_worker_makes_one_model_version(iris):
+    """The first worker finishes after the job was handed to a second one: its result is
+    dropped whole, and the second worker's is the job's only version."""
+    from mlops_desktop.domain.errors import UserError
+    from mlops_desktop.services.training import JobState, train
+
+    job = save(iris, name="forest")
+    jobs = iris.file.jobs
+    first = jobs.claim("w:1")
+    with iris.file.transaction():
+        jobs.requeue(job.uuid, "The worker stopped answering.")
+    second = jobs.claim("w:2")
+    with pytest.raises(UserError, match="taken from this worker"):
+        train(iris, first, JobState())
+    assert iris.models.list() == []
+    train(iris, second, JobState())
+    [version] = iris.models.list()
+    assert iris.queue.job(job.number).model_version_uuid == version.uuid

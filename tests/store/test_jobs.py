@@ -65,9 +65,30 @@ def test_cancel_a_queued_job_at_once_and_ask_a_running_one(project, jobs):
     jobs.claim("w:1")
     assert jobs.request_cancel(queued.uuid).status == "cancelled"
     assert jobs.request_cancel(running.uuid).cancel_requested
-    assert jobs.heartbeat(running.uuid, 0.5, "Fold 1") is True
+    assert jobs.heartbeat(running.uuid, 0.5, "Fold 1", "w:1") is True
     with pytest.raises(UserError, match="already ended"):
         jobs.request_cancel(queued.uuid)
+
+
+def test_a_job_taken_from_its_worker_is_never_ended_by_it(project, jobs):
+    """Reaped from a silent worker and claimed by another: the first worker's late writes
+    change nothing, and only the second one's result counts."""
+    from mlops_desktop.store.jobs import JobLostError
+
+    job = enqueue(project, "slow", retries=1)
+    assert jobs.claim("w:1").uuid == job.uuid
+    with project.file.transaction():
+        jobs.requeue(job.uuid, "The worker stopped answering.")
+    assert jobs.claim("w:2").uuid == job.uuid
+    assert jobs.heartbeat(job.uuid, 0.9, "Fold 5", "w:1") is True  # w:1 is told to stop
+    assert jobs.heartbeat(job.uuid, 0.5, "Fold 3", "w:2") is False
+    with project.file.transaction():
+        assert jobs.fail(job.uuid, "late failure", "w:1") is False
+        assert jobs.mark_cancelled(job.uuid, "w:1") is False
+    with pytest.raises(JobLostError, match="taken from this worker"), project.file.transaction():
+        jobs.finish(job.uuid, None, "w:1")
+    after = jobs.get(job.uuid)
+    assert (after.status, after.worker_id, after.error) == ("running", "w:2", None)
 
 
 def test_reaping_fails_or_requeues_jobs_whose_worker_is_gone(project, jobs):
