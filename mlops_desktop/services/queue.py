@@ -76,3 +76,12 @@ class Queue:
                 "queue.pause" if paused else "queue.resume",
                 "Paused the training queue" if paused else "Resumed the training queue",
             )
+
+
+def enqueue_task(project_path: str, experiment: str, state) -> Job:
+    """Task function (thread): queue ``experiment``. Checking it against its data imports
+    scikit-learn the first time, which would stall a window for a second."""
+    from mlops_desktop.services.project import Project
+
+    with Project.open(project_path) as project:
+        return project.queue.enqueue(experiment)

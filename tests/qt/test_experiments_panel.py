@@ -171,6 +171,7 @@ def test_queue_for_training_queues_the_saved_spec_and_not_unsaved_edits(panel, q
     editor.params.fields["n_estimators"].setText("")
     editor.params._edited("n_estimators")
     panel.buttons["queue"].click()
+    qtbot.waitUntil(lambda: bool(panel.context.project.queue.jobs()), timeout=30_000)
     [job] = panel.context.project.queue.jobs()
     assert job.experiment_name == "iris-queued"
     assert "Queued job #1" in panel.context.notifications.messages()[0][1]

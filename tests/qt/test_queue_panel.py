@@ -42,14 +42,21 @@ def statuses(panel):
 
 
 @pytest.mark.slow
+def enqueue(panel, qtbot, name):
+    """Queue ``name`` from the panel (checked off the GUI thread) and wait until it shows."""
+    count = len(panel.model.jobs)
+    panel.enqueue(name)
+    qtbot.waitUntil(lambda: len(panel.model.jobs) == count + 1, timeout=30_000)
+
+
 def test_queued_jobs_run_in_worker_processes_and_show_live(panel, qtbot):
     ticks: list[float] = []
     timer = QTimer()
     timer.setInterval(10)
     timer.timeout.connect(lambda: ticks.append(time.monotonic()))
     timer.start()
-    panel.enqueue("first")
-    assert statuses(panel) == {"first": "queued"}
+    enqueue(panel, qtbot, "first")
+    assert statuses(panel).get("first") in ("queued", "running")
     qtbot.waitUntil(lambda: statuses(panel).get("first") == "done", timeout=90_000)
     timer.stop()
     row = next(r for r, j in enumerate(panel.model.jobs) if j.experiment_name == "first")
@@ -63,7 +70,7 @@ def test_pause_cancel_reorder_priority_and_log(panel, qtbot):
     panel.pause_button.setChecked(True)  # nothing starts while paused
     assert panel.context.project.queue.paused()
     for name in ("first", "second", "third"):
-        panel.enqueue(name)
+        enqueue(panel, qtbot, name)
     assert [j.experiment_name for j in panel.model.jobs] == ["first", "second", "third"]
     panel.select(3)
     panel.move(-2)
@@ -93,7 +100,7 @@ def test_the_worker_count_is_remembered(panel):
 
 
 def test_closing_the_project_stops_its_workers(window, panel, qtbot):
-    panel.enqueue("first")
+    enqueue(panel, qtbot, "first")
     qtbot.waitUntil(lambda: bool(panel.pool.workers), timeout=10_000)
     pool = panel.pool
     window.close_project()
@@ -121,10 +128,10 @@ def test_the_poll_reads_the_queue_off_the_gui_thread(panel, project_file, qtbot,
     assert threading.main_thread() not in readers
 
 
-def test_a_poll_read_before_an_action_does_not_undo_what_it_shows(panel):
+def test_a_poll_read_before_an_action_does_not_undo_what_it_shows(panel, qtbot):
     panel.pause_button.setChecked(True)
     stale = panel._refreshes
-    panel.enqueue("first")
+    enqueue(panel, qtbot, "first")
     panel._show_polled(stale, ([], True))  # read before the job was queued, delivered after
     assert statuses(panel) == {"first": "queued"}
     panel._show_polled(panel._refreshes, None)  # the poll thread could not read: read here

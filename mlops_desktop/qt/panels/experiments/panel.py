@@ -30,6 +30,7 @@ from mlops_desktop.domain.experiment import ExperimentSpec, spec_differences
 from mlops_desktop.qt.context import ProjectContext
 from mlops_desktop.qt.panels.base import Panel
 from mlops_desktop.qt.panels.experiments.editor import ExperimentEditor
+from mlops_desktop.services.queue import enqueue_task
 
 
 class CompareDialog(QDialog):
@@ -249,14 +250,17 @@ class ExperimentsPanel(Panel):
                 "spec: press Save first, then Queue for training."
             )
             return
-        try:
-            job = self.context.project.queue.enqueue(item.text())
-        except UserError as exc:
-            self.context.notifications.show_error(exc.message)
-            return
+        name = item.text()
+        handle = self.context.runner.start(
+            f"Queueing {name}", enqueue_task, str(self.context.project.path), name, owner=self
+        )
+        handle.succeeded.connect(lambda job: self._queued(job, name))
+        handle.failed.connect(self.context.notifications.show_error)
+
+    def _queued(self, job, name: str) -> None:
         self.context.notifications.show_info(
-            f"Queued job #{job.number} for {item.text()}: the Training queue panel (Ctrl+4) "
-            "shows its progress."
+            f"Queued job #{job.number} for {name}: the Training queue panel (Ctrl+4) shows its "
+            "progress."
         )
         self.context.mark_changed()
 

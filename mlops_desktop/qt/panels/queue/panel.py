@@ -34,6 +34,7 @@ from mlops_desktop.qt.context import ProjectContext
 from mlops_desktop.qt.models.jobs import PROGRESS_COLUMN, JobTableModel
 from mlops_desktop.qt.panels.base import Panel
 from mlops_desktop.qt.settings import AppSettings
+from mlops_desktop.services.queue import enqueue_task
 from mlops_desktop.services.supervisor import WorkerPool, default_size
 
 log = logging.getLogger(__name__)
@@ -327,12 +328,17 @@ class QueuePanel(Panel):
             self.queue_menu.addAction("No experiments yet").setEnabled(False)
 
     def enqueue(self, name: str) -> None:
-        def queue():
-            job = self.context.project.queue.enqueue(name)
-            self.select(job.number)
-            self.context.notifications.show_info(f"Queued job #{job.number} for {name}.")
+        handle = self.context.runner.start(
+            f"Queueing {name}", enqueue_task, str(self.context.project.path), name, owner=self
+        )
+        handle.succeeded.connect(lambda job: self._queued(job, name))
+        handle.failed.connect(self.context.notifications.show_error)
 
-        self._act(queue)
+    def _queued(self, job: Job, name: str) -> None:
+        self.context.mark_changed()
+        self.refresh()
+        self.select(job.number)
+        self.context.notifications.show_info(f"Queued job #{job.number} for {name}.")
 
     def cancel(self) -> None:
         job = self.selected()
