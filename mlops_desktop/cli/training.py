@@ -176,6 +176,12 @@ def wait_for_job(path: Path, number: int) -> Job:
         with Project.open(path, read_only=True) as opened:
             return opened.queue.job(number).status in FINISHED
 
+    with Project.open(path, read_only=True) as opened:
+        if opened.queue.paused():
+            raise UserError(
+                f"Job #{number} is queued, but the queue is paused, so it would never start: "
+                f"run 'mlops-desktop queue resume {path}' first."
+            )
     pool = WorkerPool(str(path.absolute()), size=default_size())
     try:
         pool.run_until_idle(until=finished)

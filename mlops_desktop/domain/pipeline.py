@@ -260,10 +260,19 @@ def build_search(spec: ExperimentSpec, pipeline, task: str):
             factor=search.factor,
             scoring=scoring,
             random_state=seed,
+            return_train_score=False,
             **common,
         )
     return HalvingGridSearchCV(
-        pipeline, space, factor=search.factor, scoring=scoring, random_state=seed, **common
+        pipeline,
+        space,
+        factor=search.factor,
+        scoring=scoring,
+        random_state=seed,
+        # Halving scores the training folds too by default: twice the scoring, and progress
+        # ("candidate i of n") that counts every fit twice.
+        return_train_score=False,
+        **common,
     )
 
 

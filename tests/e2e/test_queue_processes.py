@@ -132,12 +132,15 @@ def test_the_cli_trains_lists_pauses_and_resumes(queued):
     ]
     run("queue", "pause", queued, check_exit=0)
     run("train", queued, "short", check_exit=0)
+    from tests.test_cli import assert_user_error
+
+    assert_user_error(run("train", queued, "short", "--wait"), "the queue is paused")
     ran = json.loads(run("queue", "run", queued, "--json", check_exit=0).stdout)
     assert ran["jobs"] == []
     assert json.loads(run("queue", "list", queued, "--json").stdout)["paused"] is True
     run("queue", "resume", queued, check_exit=0)
     ran = json.loads(run("queue", "run", queued, "--workers", "2", "--json", check_exit=0).stdout)
-    assert [j["model_version"] for j in ran["jobs"]] == ["short:2"]
+    assert sorted(j["model_version"] for j in ran["jobs"]) == ["short:2", "short:3"]
 
 
 def test_cli_errors(queued):
