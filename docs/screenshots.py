@@ -48,6 +48,7 @@ def main(out: Path) -> None:
     with tempfile.TemporaryDirectory() as folder:
         os.environ["MLOPS_DESKTOP_HOME"] = str(Path(folder) / "home")
         demo = build_demo(Path(folder) / "Demo.mlops")
+        queue_every_kind_of_job(demo)  # before any window: training imports a lot
         create_application()
         window = MainWindow()
         window.resize(*SIZE)
@@ -80,6 +81,16 @@ def main(out: Path) -> None:
 
         for index, (name, _shown) in enumerate(shots, start=1):
             window.show_panel(name)
+            if name == "training-queue":  # one job running, as a user sees it mid-search
+                queue = panel("training-queue")
+                window.context.project.queue.enqueue("milk-forecast-wide")
+                window.context.mark_changed()
+                wait(
+                    lambda q=queue: any(
+                        j.status == "running" and (j.progress or 0) > 0.1 for j in q.model.jobs
+                    ),
+                    120,
+                )
             if name == "monitoring":  # last: its alerts add banners above every panel
                 monitoring.choose("milk:2")
                 last_day = monitoring.window_choice.findText("last day")
@@ -89,6 +100,16 @@ def main(out: Path) -> None:
             path = out / f"{index:02d}-{name}.png"
             window.grab().save(str(path))
             print(path)
+            if name == "training-queue":  # stopped: the other pictures show the demo as built
+                for job in queue.model.jobs:
+                    if job.status in ("queued", "running"):
+                        window.context.project.queue.cancel(job.number)
+                wait(
+                    lambda q=queue: all(
+                        j.status not in ("queued", "running") for j in q.model.jobs
+                    ),
+                    60,
+                )
             if name == "experiments":
                 experiments.editor.tabs.setCurrentIndex(4)  # the compiled pipeline
                 extra(window, out / f"{index:02d}-experiments-pipeline.png")
@@ -109,6 +130,34 @@ def main(out: Path) -> None:
         extra(window, out / "08-tour.png")
         tour.skip()
         window.close_project()
+
+
+def queue_every_kind_of_job(path: Path) -> None:
+    """Jobs that failed and were cancelled beside the demo's finished ones, and a wide search
+    for the window to run while its picture is taken: the queue in every state."""
+    from mlops_desktop.domain.experiment import ExperimentSpec
+    from mlops_desktop.services.project import Project
+
+    with Project.open(path) as project:
+        # The raw months still miss temperatures: with no filling, Ridge refuses the NaNs.
+        spec = project.experiments.get("milk-baseline").to_json()
+        spec.update(name="milk-raw", dataset="milk:1")
+        spec["features"]["columns"]["avg_temp_c"] = {"impute": "none"}
+        project.experiments.save(ExperimentSpec.from_json(spec))
+        project.queue.enqueue("milk-raw")
+        from mlops_desktop.services.worker import Worker
+
+        Worker(str(path)).run()
+        cancelled = project.queue.enqueue("milk-baseline")
+        project.queue.cancel(cancelled.number)
+        wide = project.experiments.get("milk-forecast").to_json()
+        wide.update(name="milk-forecast-wide")
+        wide["search"]["space"] = {
+            "max_leaf_nodes": [7, 15, 31, 63],
+            "learning_rate": [0.02, 0.05, 0.1, 0.2],
+            "max_iter": [100, 300],
+        }
+        project.experiments.save(ExperimentSpec.from_json(wide))
 
 
 def extra(window, path: Path, widget=None) -> None:
