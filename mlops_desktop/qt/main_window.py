@@ -382,6 +382,8 @@ class MainWindow(QMainWindow):
         self.path_label.setText(str(path))
         self.read_only_badge.setVisible(project.read_only)
         self._set_project_actions(True)
+        if project.file.shared_location is not None and not project.read_only:
+            self._warn_shared(project.file.shared_location)
         if self._is_demo(path) and not self.settings.tour_seen():
             self.start_tour()  # a first look at the demo: show what it holds, skippably
         if forced:
@@ -518,6 +520,34 @@ class MainWindow(QMainWindow):
             "Saving a copy", save_copy_task, str(source), str(dest), owner=self
         )
         handle.succeeded.connect(lambda report: self._report_copy(report, sharing))
+        handle.failed.connect(self.notifications.show_error)
+
+    def _warn_shared(self, where: str) -> None:
+        """The project is on a network or synced folder: say why that is risky, and offer a
+        local copy to work on (brought back later with Import from Another Project)."""
+        name = self.context.project.path.name
+        notice = self.notifications.show_warning(
+            f"{name} is in {where}. A project file there is easily damaged when two computers "
+            "write it at once, or when a sync client copies it mid-write, so it is opened "
+            "without write-ahead logging; let one person at a time use it. Safer: work on a "
+            "local copy, then bring your changes back into the shared file with File > Import "
+            "from Another Project…."
+        )
+        notice.add_action("Work on a Local Copy", self.work_on_local_copy)
+
+    def work_on_local_copy(self) -> None:
+        """Copy the open (shared) project into the local projects folder and open the copy."""
+        if self.context is None:
+            return
+        source = self.context.project.path
+        dest = paths.default_project_folder() / f"{source.stem} (local copy){source.suffix}"
+        if dest.exists():
+            self.open_project(dest)
+            return
+        handle = self.runner.start(
+            "Copying to this computer", save_copy_task, str(source), str(dest), owner=self
+        )
+        handle.succeeded.connect(lambda report: self.open_project(Path(report.path)))
         handle.failed.connect(self.notifications.show_error)
 
     def _report_copy(self, report, sharing: bool) -> None:

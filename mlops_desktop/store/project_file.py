@@ -20,7 +20,7 @@ from mlops_desktop.domain.errors import (
     ReadOnlyProjectError,
 )
 from mlops_desktop.domain.project import COUNTED_OBJECTS
-from mlops_desktop.store import migrations
+from mlops_desktop.store import filesystems, migrations
 from mlops_desktop.store.clock import utc_now
 from mlops_desktop.store.header import check_header
 from mlops_desktop.store.identity import current_actor
@@ -75,6 +75,8 @@ class ProjectFile:
         self.conn = conn
         self.read_only = read_only
         self._key: tuple[int, int] | None = None
+        #: "a network file system (nfs4)" and the like, where the file is not in WAL mode.
+        self.shared_location: str | None = None
 
     # -- opening and closing -------------------------------------------------------------------
 
@@ -116,7 +118,8 @@ class ProjectFile:
                 "project.create", f"Created project {name}", "project", project_uuid
             )
             conn.execute("COMMIT")
-            conn.execute("PRAGMA journal_mode = WAL")
+            if filesystems.shared_location(path) is None:
+                conn.execute("PRAGMA journal_mode = WAL")
             conn.close()
             fsync_file(partial)
             _remove_orphaned_journals(path)
@@ -173,10 +176,16 @@ class ProjectFile:
         c.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         c.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
         c.execute("PRAGMA foreign_keys = ON")
+        self.shared_location = filesystems.shared_location(self.path)
         if self.read_only:
             c.execute("PRAGMA query_only = ON")
         else:
-            c.execute("PRAGMA journal_mode = WAL")
+            # WAL needs memory shared by every process using the file, which no network file
+            # system gives: there the rollback journal it replaced is the safe choice.
+            mode = "WAL" if self.shared_location is None else "DELETE"
+            got = c.execute(f"PRAGMA journal_mode = {mode}").fetchone()[0]
+            if got.upper() != mode:  # another connection holds it in WAL mode: leave it
+                log.warning("%s stays in %s mode, not %s", self.path, got, mode)
             c.execute("PRAGMA synchronous = FULL")
         # The header check ran on the main file only; a WAL may hold a newer schema.
         if c.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:

@@ -346,3 +346,28 @@ def test_import_from_another_project_merges_in_the_background_and_sums_up(window
     assert "No alias conflicts" in window.merge_summary.conflicts.toPlainText()
     assert [v.label for v in window.context.project.datasets.list()] == ["iris:1"]
     window.merge_summary.close()
+
+
+def test_a_project_in_a_shared_folder_warns_and_offers_a_local_copy(
+    window, qtbot, tmp_path, monkeypatch
+):
+    from mlops_desktop.services import paths
+    from mlops_desktop.store import filesystems
+
+    shared = tmp_path / "team.mlops"
+    Project.create(shared).close()
+    monkeypatch.setattr(
+        filesystems,
+        "shared_location",
+        lambda path, mounts=None: "a network file system (nfs4)" if path == shared else None,
+    )
+    window.open_project(shared)
+    [notice] = [n for n in window.notifications._items if n.kind == "warning"]
+    assert "network file system (nfs4)" in notice.message
+    assert "without write-ahead logging" in notice.message
+    [button] = notice.action_buttons
+    assert button.text() == "Work on a Local Copy"
+    button.click()
+    local = paths.default_project_folder() / "team (local copy).mlops"
+    qtbot.waitUntil(lambda: window.context.project.path == local, timeout=30_000)
+    assert window.context.project.file.shared_location is None
