@@ -94,11 +94,13 @@ def plain(spec: dict, count: int, project: Path) -> float:
     import json
 
     started = time.perf_counter()
-    subprocess.run(
+    result = subprocess.run(
         [sys.executable, "-c", PLAIN, json.dumps(spec), str(count), str(project)],
-        check=True,
         capture_output=True,
+        text=True,
     )
+    if result.returncode:
+        raise SystemExit(f"the plain script failed on {project.name}:\n{result.stderr}")
     return time.perf_counter() - started
 
 

@@ -93,6 +93,18 @@ class MergeReport:
 
 
 @dataclass(frozen=True)
+class Opener:
+    """Someone with the project open in a window."""
+
+    user: str
+    host: str
+    since: str  # ISO 8601, UTC
+
+    def describe(self) -> str:
+        return f"{self.user} on {self.host} (since {self.since[:16].replace('T', ' ')} UTC)"
+
+
+@dataclass(frozen=True)
 class CopyReport:
     """A consistent, self-contained copy of a project, ready to share."""
 

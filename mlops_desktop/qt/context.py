@@ -7,9 +7,11 @@ import sqlite3
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from mlops_desktop.domain.errors import UserError
 from mlops_desktop.qt.widgets.notifications import NotificationArea
 from mlops_desktop.qt.workers.tasks import TaskRunner
 from mlops_desktop.services.project import Project
+from mlops_desktop.store.openers import REFRESH_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,16 @@ class ProjectContext(QObject):
         self.notifications = notifications
         self._data_version = project.file.data_version()
         self._history_mark = project.file.history_mark()
+        #: Who else has the project open, as it was opened (the window tells the user).
+        self.others_at_open = []
+        self._opener: str | None = None
+        if not project.read_only:
+            try:
+                self.others_at_open = project.file.openers.others(None)
+                self._opener = project.file.openers.join()
+            except UserError:  # a file that cannot be written: nobody to tell, nothing to do
+                log.warning("could not record this window as an opener of %s", project.path)
+        self._polls = 0
         self._timer = QTimer(self)
         self._timer.setInterval(POLL_MS)
         self._timer.timeout.connect(self._poll)
@@ -52,9 +64,20 @@ class ProjectContext(QObject):
     def close(self) -> None:
         self._timer.stop()
         self.closing.emit()
+        if self._opener is not None:
+            try:
+                self.project.file.openers.leave(self._opener)
+            except (UserError, sqlite3.Error):  # it turns stale and is removed by the next one
+                log.exception("could not remove this window's opener row")
         self.project.close()
 
     def _poll(self) -> None:
+        self._polls += 1
+        if self._opener is not None and self._polls % (REFRESH_SECONDS * 1000 // POLL_MS) == 0:
+            try:
+                self.project.file.openers.refresh(self._opener)
+            except (UserError, sqlite3.Error):
+                log.exception("could not refresh this window's opener row")
         try:
             version = self.project.file.data_version()
             if version == self._data_version:

@@ -382,6 +382,13 @@ class MainWindow(QMainWindow):
         self.path_label.setText(str(path))
         self.read_only_badge.setVisible(project.read_only)
         self._set_project_actions(True)
+        if self.context.others_at_open:
+            who = "; ".join(o.describe() for o in self.context.others_at_open)
+            self.notifications.show_info(
+                f"{path.name} is also open elsewhere: {who}. You can both work on it: what "
+                "either of you saves shows in the other's window within a few seconds.",
+                timeout_ms=30_000,
+            )
         if project.file.shared_location is not None and not project.read_only:
             self._warn_shared(project.file.shared_location)
         if self._is_demo(path) and not self.settings.tour_seen():

@@ -61,7 +61,7 @@ def merge_file(project: ProjectFile, other: Path, state: TaskState | None) -> Me
         finally:
             target.close()
             source.close()
-        ProjectFile.open(copy).close()  # brings an older schema up to date, in the copy
+        ProjectFile.open(copy, back_up=False).close()  # an older schema upgraded, in the copy
         return merge(project, copy, other.name, state)
     except sqlite3.DatabaseError as exc:
         raise ProjectFileError(

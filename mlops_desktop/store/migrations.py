@@ -379,6 +379,22 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX retrains_job ON retrains (job_uuid);
         """,
     ),
+    Migration(
+        9,
+        "openers",
+        """
+        -- Who has the project open in a window, so a second opener is told: one row per
+        -- window, refreshed while it is open, removed when it closes (or found stale).
+        CREATE TABLE openers (
+            uuid TEXT PRIMARY KEY,
+            user TEXT NOT NULL,
+            host TEXT NOT NULL,
+            pid INTEGER NOT NULL,
+            since TEXT NOT NULL,
+            seen_at TEXT NOT NULL
+        );
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

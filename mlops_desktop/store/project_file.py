@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from mlops_desktop.store.jobs import JobRepository
     from mlops_desktop.store.models import ModelRepository
     from mlops_desktop.store.monitoring import MonitoringRepository
+    from mlops_desktop.store.openers import OpenerRegistry
     from mlops_desktop.store.retrains import RetrainRepository
     from mlops_desktop.store.serving import ServingRepository
     from mlops_desktop.store.settings import Settings
@@ -132,8 +133,13 @@ class ProjectFile:
         return cls.open(path)
 
     @classmethod
-    def open(cls, path: str | os.PathLike, read_only: bool = False) -> ProjectFile:
-        """Open an existing project; refuse (and leave untouched) anything we cannot read."""
+    def open(
+        cls, path: str | os.PathLike, read_only: bool = False, back_up: bool = True
+    ) -> ProjectFile:
+        """Open an existing project; refuse (and leave untouched) anything we cannot read.
+
+        A project of an older schema is upgraded, after a backup beside it unless
+        ``back_up`` is False (for a scratch copy that is thrown away)."""
         path = Path(path).expanduser().absolute()
         key = _file_key(path)
         if not _OPEN.holds(key):
@@ -155,7 +161,7 @@ class ProjectFile:
         project = cls(path, conn, read_only)
         try:
             project._configure()
-            project._bring_up_to_date()
+            project._bring_up_to_date(back_up)
             project.project_row()  # reads past page 1: most damage shows here, not later
         except sqlite3.DatabaseError as exc:
             conn.close()
@@ -193,7 +199,7 @@ class ProjectFile:
                 f"{self.path} lost its project marker: restore it from a shared copy or a backup."
             )
 
-    def _bring_up_to_date(self) -> None:
+    def _bring_up_to_date(self, back_up: bool) -> None:
         version = self.schema_version
         if version > migrations.LATEST_VERSION:
             raise NewerSchemaError(
@@ -209,11 +215,30 @@ class ProjectFile:
                 f"{self.path} was made by an older version of mlops_desktop and must be upgraded "
                 "before it can be read: open it once read-write (File > Open)."
             )
+        if back_up:
+            self._back_up_before_migrating(version)
         with self.transaction():
             now = utc_now()
             for migration in todo:
                 log.info("migrating %s to schema %d", self.path, migration.version)
                 migrations.apply(self.conn, migration, now, __version__)
+
+    def _back_up_before_migrating(self, version: int) -> Path:
+        """Keep the file as it was, beside it, before an upgrade changes it: a copy made
+        with the online backup API, checked, that the older app can still open."""
+        backup = self.path.with_name(f"{self.path.name}.schema-{version}.backup")
+        partial = backup.with_name(f".{backup.name}.partial")
+        target = sqlite3.connect(partial, isolation_level=None)
+        try:
+            self.conn.backup(target)
+            target.execute("PRAGMA journal_mode = DELETE")
+        finally:
+            target.close()
+        fsync_file(partial)
+        os.replace(partial, backup)
+        fsync_directory(backup.parent)
+        log.info("backed up %s to %s before migrating it", self.path, backup)
+        return backup
 
     def close(self) -> None:
         if self.conn is not None:
@@ -357,6 +382,12 @@ class ProjectFile:
         from mlops_desktop.store.events import EventLog
 
         return EventLog(self)
+
+    @cached_property
+    def openers(self) -> OpenerRegistry:
+        from mlops_desktop.store.openers import OpenerRegistry
+
+        return OpenerRegistry(self)
 
     @cached_property
     def jobs(self) -> JobRepository:

@@ -371,3 +371,21 @@ def test_a_project_in_a_shared_folder_warns_and_offers_a_local_copy(
     local = paths.default_project_folder() / "team (local copy).mlops"
     qtbot.waitUntil(lambda: window.context.project.path == local, timeout=30_000)
     assert window.context.project.file.shared_location is None
+
+
+def test_a_second_opener_is_told_who_else_has_the_project_open(window, tmp_path):
+    from mlops_desktop.store.project_file import ProjectFile
+
+    path = tmp_path / "team.mlops"
+    Project.create(path).close()
+    with ProjectFile.open(path) as elsewhere:  # another window, with its row recorded
+        key = elsewhere.openers.join()
+        window.open_project(path)
+        [told] = [m for kind, m in window.notifications.messages() if "also open" in m]
+        assert "tester on" in told
+        elsewhere.openers.leave(key)
+    rows = window.context.project.file.conn.execute("SELECT count(*) FROM openers")
+    assert rows.fetchone()[0] == 1  # this window
+    window.close_project()
+    with ProjectFile.open(path, read_only=True) as after:
+        assert after.conn.execute("SELECT count(*) FROM openers").fetchone()[0] == 0

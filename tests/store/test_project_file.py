@@ -226,6 +226,17 @@ def test_an_older_project_is_migrated_on_open_and_the_migration_recorded(project
         assert "extra_things" in opened.table_names()
         names = [r[0] for r in opened.conn.execute("SELECT name FROM migrations")]
         assert names[-1] == "test: extra things"
+        project_uuid = opened.project_row()["uuid"]
+    # The file as it was is kept beside it: the same project, at its old schema.
+    backup = path.with_name(f"{path.name}.schema-{extra.version - 1}.backup")
+    assert pragma(backup, "user_version") == extra.version - 1
+    conn = sqlite3.connect(backup)
+    assert conn.execute("SELECT uuid FROM project").fetchone()[0] == project_uuid
+    assert (
+        conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'extra_things'").fetchone()[0]
+        == 0
+    )
+    conn.close()
 
 
 def test_a_failing_migration_leaves_the_file_at_its_old_version(project, monkeypatch):
