@@ -88,6 +88,36 @@ def test_a_dry_run_fits_a_sample_and_reports_failures(iris):
     assert iris.experiments.dry_run(broken).warnings  # a convergence warning is reported
 
 
+def test_a_dry_run_of_a_large_dataset_fits_200_rows(project):
+    project.datasets.import_file("sklearn:breast_cancer")  # 569 rows
+    spec = ExperimentSpec.from_json(
+        {
+            "name": "cancer",
+            "dataset": "breast_cancer",
+            "target": "target",
+            "estimator": "LogisticRegression",
+            "params": {"max_iter": 500},
+        }
+    )
+    report = project.experiments.dry_run(spec)
+    assert report.rows == 200
+    assert "on 200 rows" in report.summary()
+
+
+def test_a_task_set_by_hand_says_what_the_data_suggest(iris):
+    plan = iris.experiments.plan(
+        iris_spec(
+            target="petal width (cm)",
+            task="multiclass",
+            estimator="DecisionTreeClassifier",
+            params={},
+        )
+    )
+    assert plan.task == "multiclass"
+    assert plan.task_reason.startswith("set by hand (the data suggest:")
+    assert "regression" in plan.task_reason
+
+
 def test_a_spec_shown_and_created_elsewhere_compiles_to_the_same_pipeline(iris, tmp_path):
     from mlops_desktop.services.project import Project
 
