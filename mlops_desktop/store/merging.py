@@ -223,19 +223,27 @@ class _Merge:
         for row in self._rows(f"SELECT uuid, name, created_at, created_by FROM {OTHER}.datasets"):
             self.dataset_of[row["uuid"]] = self._match_named("datasets", row, "dataset")
 
-    def dataset_versions(self) -> None:
+    def _new_versions(self, table: str, owners: str, owner_column: str, owner_of: dict):
+        """The other file's versions (of datasets or models) that are not here yet, oldest
+        first, each moved to our dataset or model and given a free number; the caller
+        inserts each row and what goes with it."""
         rows = self._rows(
-            f"SELECT v.*, d.name AS dataset_name FROM {OTHER}.dataset_versions v "
-            f"JOIN {OTHER}.datasets d ON d.uuid = v.dataset_uuid ORDER BY v.created_at, v.version"
+            f"SELECT v.*, o.name AS owner_name FROM {OTHER}.{table} v "
+            f"JOIN {OTHER}.{owners} o ON o.uuid = v.{owner_column} "
+            "ORDER BY v.created_at, v.version"
         )
         for row in rows:
-            if self._exists("dataset_versions", row["uuid"]):
+            if self._exists(table, row["uuid"]):
                 continue
-            name = row.pop("dataset_name")
-            row["dataset_uuid"] = self.dataset_of[row["dataset_uuid"]]
-            row["version"] = self._number(
-                "dataset_versions", name, row["dataset_uuid"], row["version"]
-            )
+            name = row.pop("owner_name")
+            row[owner_column] = owner_of[row[owner_column]]
+            row["version"] = self._number(table, name, row[owner_column], row["version"])
+            yield row
+
+    def dataset_versions(self) -> None:
+        for row in self._new_versions(
+            "dataset_versions", "datasets", "dataset_uuid", self.dataset_of
+        ):
             self._insert("dataset_versions", row)
             self.conn.execute(
                 "INSERT INTO main.dataset_version_parts (version_uuid, seq, rows, blob_sha256) "
@@ -276,16 +284,7 @@ class _Merge:
             self.model_of[row["uuid"]] = mine
 
     def model_versions(self) -> None:
-        rows = self._rows(
-            f"SELECT v.*, m.name AS model_name FROM {OTHER}.model_versions v "
-            f"JOIN {OTHER}.models m ON m.uuid = v.model_uuid ORDER BY v.created_at, v.version"
-        )
-        for row in rows:
-            if self._exists("model_versions", row["uuid"]):
-                continue
-            name = row.pop("model_name")
-            row["model_uuid"] = self.model_of[row["model_uuid"]]
-            row["version"] = self._number("model_versions", name, row["model_uuid"], row["version"])
+        for row in self._new_versions("model_versions", "models", "model_uuid", self.model_of):
             row["job_uuid"] = None  # the job that trained it stays in its own queue
             self._insert("model_versions", row)
             self.conn.execute(
