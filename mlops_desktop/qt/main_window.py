@@ -359,9 +359,7 @@ class MainWindow(QMainWindow):
             slot = PanelSlot(spec.title)
             self.slots.append(slot)
             self.panel_stack.addWidget(slot)
-            self.navigation.addItem(
-                QListWidgetItem(self.style().standardIcon(spec.icon), spec.title)
-            )
+            self.navigation.addItem(QListWidgetItem(spec.icon(), spec.title))
             if spec.eager:
                 self._fill(slot, spec)
             else:

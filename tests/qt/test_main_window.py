@@ -389,3 +389,17 @@ def test_a_second_opener_is_told_who_else_has_the_project_open(window, tmp_path)
     window.close_project()
     with ProjectFile.open(path, read_only=True) as after:
         assert after.conn.execute("SELECT count(*) FROM openers").fetchone()[0] == 0
+
+
+def test_every_panel_has_a_vector_icon_that_draws_at_any_scale(window, tmp_path):
+    from mlops_desktop.qt.panels import PANELS
+
+    path = tmp_path / "icons.mlops"
+    Project.create(path).close()
+    window.open_project(path)
+    for row, spec in enumerate(PANELS):
+        icon = window.navigation.item(row).icon()
+        for size in (16, 32, 64):  # 1x, 2x and 4x of a 16 px icon
+            image = icon.pixmap(size, size).toImage()
+            assert image.width() == size
+            assert any(image.pixelColor(x, size // 2).alpha() > 0 for x in range(size)), spec.key

@@ -9,15 +9,15 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 
-from PySide6.QtWidgets import QStyle
+from PySide6.QtGui import QColor, QIcon, QPainter
 
 from mlops_desktop.qt.panels.base import Panel
+from mlops_desktop.resources import resource_path
 
 
 @dataclass(frozen=True)
 class PanelSpec:
     title: str
-    icon: QStyle.StandardPixmap
     module: str
     class_name: str
     #: Light panels load with the window; the others load in the background after it paints.
@@ -27,6 +27,19 @@ class PanelSpec:
     def key(self) -> str:
         return self.title.lower().replace(" ", "-")
 
+    def icon(self) -> QIcon:
+        """The panel's icon: a vector drawing in resources/, sharp at any screen scale, and
+        white on the highlight of the selected row (its blue would vanish there)."""
+        icon = QIcon(str(resource_path(f"icons/panels/{self.key}.svg")))
+        for size in (16, 24, 32, 48, 64):
+            white = icon.pixmap(size, size)
+            painter = QPainter(white)
+            painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceIn)
+            painter.fillRect(white.rect(), QColor("white"))
+            painter.end()
+            icon.addPixmap(white, QIcon.Mode.Selected)
+        return icon
+
     def load(self) -> type[Panel]:
         return getattr(importlib.import_module(self.module), self.class_name)
 
@@ -34,44 +47,37 @@ class PanelSpec:
 PANELS: tuple[PanelSpec, ...] = (
     PanelSpec(
         "Overview",
-        QStyle.StandardPixmap.SP_FileDialogInfoView,
         "mlops_desktop.qt.panels.overview",
         "OverviewPanel",
         eager=True,
     ),
     PanelSpec(
         "Data",
-        QStyle.StandardPixmap.SP_FileDialogContentsView,
         "mlops_desktop.qt.panels.data.panel",
         "DataPanel",
     ),
     PanelSpec(
         "Experiments",
-        QStyle.StandardPixmap.SP_FileDialogDetailedView,
         "mlops_desktop.qt.panels.experiments.panel",
         "ExperimentsPanel",
     ),
     PanelSpec(
         "Training queue",
-        QStyle.StandardPixmap.SP_MediaPlay,
         "mlops_desktop.qt.panels.queue.panel",
         "QueuePanel",
     ),
     PanelSpec(
         "Models",
-        QStyle.StandardPixmap.SP_DriveHDIcon,
         "mlops_desktop.qt.panels.models.panel",
         "ModelsPanel",
     ),
     PanelSpec(
         "Serving",
-        QStyle.StandardPixmap.SP_DriveNetIcon,
         "mlops_desktop.qt.panels.serving.panel",
         "ServingPanel",
     ),
     PanelSpec(
         "Monitoring",
-        QStyle.StandardPixmap.SP_MessageBoxWarning,
         "mlops_desktop.qt.panels.monitoring.panel",
         "MonitoringPanel",
     ),
