@@ -165,16 +165,18 @@ def test_queue_for_training_queues_the_saved_spec_and_not_unsaved_edits(panel, q
     editor.params._edited("n_estimators")
     panel.buttons["queue"].click()
     assert panel.context.project.queue.jobs() == []
-    kind, message = panel.context.notifications.messages()[0]
-    assert kind == "warning"
-    assert "not saved" in message
+    warnings = [m for k, m in panel.context.notifications.messages() if k == "warning"]
+    assert any("not saved" in message for message in warnings)
     editor.params.fields["n_estimators"].setText("")
     editor.params._edited("n_estimators")
     panel.buttons["queue"].click()
     qtbot.waitUntil(lambda: bool(panel.context.project.queue.jobs()), timeout=30_000)
     [job] = panel.context.project.queue.jobs()
     assert job.experiment_name == "iris-queued"
-    assert "Queued job #1" in panel.context.notifications.messages()[0][1]
+    qtbot.waitUntil(
+        lambda: any("Queued job #1" in m for _k, m in panel.context.notifications.messages()),
+        timeout=30_000,
+    )
 
 
 def test_a_large_search_asks_first(panel, qtbot, monkeypatch):

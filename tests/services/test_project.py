@@ -24,6 +24,6 @@ def test_history_lists_newest_first(project):
 def test_task_functions_open_their_own_connection(project, tmp_path):
     report = check_task(str(project.path), TaskControl())
     assert report.ok
-    dest = save_copy_task(str(project.path), str(tmp_path / "c.mlops"), TaskControl())
+    dest = save_copy_task(str(project.path), str(tmp_path / "c.mlops"), TaskControl()).path
     with Project.open(dest, read_only=True) as copy:
         assert copy.uuid == project.uuid
