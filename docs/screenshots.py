@@ -8,13 +8,16 @@ so the pictures show what a new user sees, and stay current when run again.
 
 from __future__ import annotations
 
+import faulthandler
 import os
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+faulthandler.enable()  # a crash in Qt or a library says where
 
 SIZE = (1280, 800)
 
@@ -136,6 +139,7 @@ def queue_every_kind_of_job(path: Path) -> None:
     """Jobs that failed and were cancelled beside the demo's finished ones, and a wide search
     for the window to run while its picture is taken: the queue in every state."""
     from mlops_desktop.domain.experiment import ExperimentSpec
+    from mlops_desktop.services.commands import own_command
     from mlops_desktop.services.project import Project
 
     with Project.open(path) as project:
@@ -145,13 +149,12 @@ def queue_every_kind_of_job(path: Path) -> None:
         spec["features"]["columns"]["avg_temp_c"] = {"impute": "none"}
         project.experiments.save(ExperimentSpec.from_json(spec))
         project.queue.enqueue("milk-raw")
-        from mlops_desktop.services.worker import Worker
-
-        Worker(str(path)).run()
+        # In a process of its own, as the app trains: this one is about to start Qt.
+        subprocess.run(own_command("queue", "run", str(path)), check=True, capture_output=True)
         cancelled = project.queue.enqueue("milk-baseline")
         project.queue.cancel(cancelled.number)
         wide = project.experiments.get("milk-forecast").to_json()
-        wide.update(name="milk-forecast-wide")
+        wide.update(name="milk-forecast-wide", dataset="milk:2")
         wide["search"]["space"] = {
             "max_leaf_nodes": [7, 15, 31, 63],
             "learning_rate": [0.02, 0.05, 0.1, 0.2],
