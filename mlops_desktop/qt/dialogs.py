@@ -148,8 +148,24 @@ def menu_shortcuts(menu_bar) -> list[tuple[str, str, str]]:
     return found
 
 
+def panel_shortcuts() -> list[tuple[str, str, str]]:
+    """(panel, action, keys) for every panel's own shortcut, in navigation order."""
+    from mlops_desktop.qt.panels import PANELS
+
+    return [
+        (
+            f"{spec.title} panel",
+            what,
+            QKeySequence(keys).toString(QKeySequence.SequenceFormat.NativeText),
+        )
+        for spec in PANELS
+        for keys, what, _target, _scope in spec.shortcuts
+    ]
+
+
 class ShortcutsDialog(QDialog):
-    """Help > Keyboard Shortcuts: read from the menus, so the list cannot go stale."""
+    """Help > Keyboard Shortcuts: read from the menus and the panels' own lists, so it
+    cannot go stale."""
 
     def __init__(self, menu_bar, parent: QWidget | None = None):
         from mlops_desktop.qt.widgets.tables import fill_table, text_table
@@ -158,9 +174,9 @@ class ShortcutsDialog(QDialog):
         self.setWindowTitle("Keyboard shortcuts")
         self.table = text_table(("Menu", "Action", "Keys"), "shortcuts")
         self.table.verticalHeader().setVisible(False)
-        fill_table(self.table, menu_shortcuts(menu_bar))
+        fill_table(self.table, menu_shortcuts(menu_bar) + panel_shortcuts())
         self.table.horizontalHeader().setStretchLastSection(True)
-        hint = QLabel("In the Models panel, Ctrl+F goes to the search box.")
+        hint = QLabel("A panel's own shortcuts work while that panel is shown.")
         hint.setObjectName("hint")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)

@@ -403,6 +403,7 @@ class MainWindow(QMainWindow):
     def _fill(self, slot: PanelSlot, spec) -> None:
         """Put the loaded panel in its place, on what was selected there last time."""
         panel = spec.load()(self.context)
+        panel.install_shortcuts(spec.shortcuts)
         slot.fill(panel)
         kept = self.settings.selection(self.context.project.uuid, spec.key)
         if kept:

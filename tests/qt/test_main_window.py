@@ -302,6 +302,38 @@ def test_the_shortcuts_dialog_lists_every_shortcut_of_the_menus(window, qtbot):
     assert ("Keyboard Shortcuts", "F1") in rows
     # One per panel in the View menu, Ctrl+1 onwards.
     assert {keys for _name, keys in rows} >= {f"Ctrl+{n}" for n in range(1, 8)}
+    # And each panel's own, for its main actions.
+    assert ("Import a file", "Ctrl+I") in rows
+    assert ("Check drift", "F5") in rows
+    assert ("Queue the experiment for training", "Ctrl+Return") in rows
+
+
+def test_panel_shortcuts_press_their_button_only_while_it_can_be_pressed(window, qtbot, tmp_path):
+    from PySide6.QtCore import Qt
+
+    path = tmp_path / "keys.mlops"
+    with Project.create(path) as project:
+        project.datasets.import_file("sklearn:iris")
+    window.open_project(path)
+    qtbot.waitUntil(lambda: window.show_panel("models") is not None, timeout=60_000)
+    models = window.show_panel("models")
+    qtbot.waitUntil(models.isVisible)
+    window.activateWindow()  # shortcuts work in the active window
+    qtbot.waitUntil(window.isActiveWindow)
+    qtbot.keyClick(window.navigation, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert models.search.hasFocus()
+    compared = []
+    models.buttons["compare"].clicked.connect(lambda: compared.append(True))
+    assert not models.buttons["compare"].isEnabled()  # no versions to compare
+    qtbot.keyClick(window.navigation, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)
+    assert compared == []
+    experiments = window.show_panel("experiments")
+    qtbot.waitUntil(experiments.isVisible)
+    qtbot.waitUntil(lambda: experiments.buttons["new"].isEnabled(), timeout=30_000)
+    experiments.new_experiment()
+    qtbot.waitUntil(lambda: experiments.editor.status.text().startswith("Ready"), timeout=30_000)
+    qtbot.keyClick(window.navigation, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: bool(window.context.project.experiments.list()), timeout=30_000)
 
 
 def test_the_last_panel_shown_is_shown_again_on_the_next_open(window, tmp_path):

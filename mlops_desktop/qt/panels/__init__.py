@@ -22,6 +22,9 @@ class PanelSpec:
     class_name: str
     #: Light panels load with the window; the others load in the background after it paints.
     eager: bool = False
+    #: (keys, what it does, the panel's button or field it presses or focuses, and the
+    #: widget it is limited to, if any): a shortcut of a disabled button does nothing.
+    shortcuts: tuple[tuple[str, str, str, str], ...] = ()
 
     @property
     def key(self) -> str:
@@ -55,31 +58,50 @@ PANELS: tuple[PanelSpec, ...] = (
         "Data",
         "mlops_desktop.qt.panels.data.panel",
         "DataPanel",
+        shortcuts=(("Ctrl+I", "Import a file", "import_button", ""),),
     ),
     PanelSpec(
         "Experiments",
         "mlops_desktop.qt.panels.experiments.panel",
         "ExperimentsPanel",
+        shortcuts=(
+            ("Ctrl+S", "Save the experiment", "editor.save_button", ""),
+            ("Ctrl+R", "Dry run on 200 rows", "editor.dry_run_button", ""),
+            ("Ctrl+Return", "Queue the experiment for training", "buttons.queue", ""),
+        ),
     ),
     PanelSpec(
         "Training queue",
         "mlops_desktop.qt.panels.queue.panel",
         "QueuePanel",
+        shortcuts=(
+            ("Del", "Cancel the selected job", "cancel_button", "table"),
+            ("Ctrl+R", "Run the selected job again", "rerun_button", ""),
+            ("Ctrl+L", "Show the selected job's log", "log_button", ""),
+        ),
     ),
     PanelSpec(
         "Models",
         "mlops_desktop.qt.panels.models.panel",
         "ModelsPanel",
+        shortcuts=(
+            ("Ctrl+F", "Search the versions", "search", ""),
+            ("Ctrl+D", "Compare the selected versions", "buttons.compare", ""),
+            ("Ctrl+E", "Export the selected version", "buttons.export", ""),
+            ("Del", "Delete the selected versions", "buttons.delete", "table"),
+        ),
     ),
     PanelSpec(
         "Serving",
         "mlops_desktop.qt.panels.serving.panel",
         "ServingPanel",
+        shortcuts=(("Ctrl+Return", "Start or stop serving", "toggle_button", ""),),
     ),
     PanelSpec(
         "Monitoring",
         "mlops_desktop.qt.panels.monitoring.panel",
         "MonitoringPanel",
+        shortcuts=(("F5", "Check drift", "check_button", ""),),
     ),
 )
 
