@@ -182,6 +182,12 @@ class ProjectFile:
         c.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         c.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
         c.execute("PRAGMA foreign_keys = ON")
+        # A project file can come from anyone: damaged pages are caught as they are read, and
+        # nothing is memory-mapped (a crafted or truncated file must fail a read, not crash
+        # the process). trusted_schema stays on: this SQLite does not count json_valid, which
+        # the schema's CHECK constraints use, as safe for an untrusted schema.
+        c.execute("PRAGMA cell_size_check = ON")
+        c.execute("PRAGMA mmap_size = 0")
         self.shared_location = filesystems.shared_location(self.path)
         if self.read_only:
             c.execute("PRAGMA query_only = ON")
