@@ -230,19 +230,12 @@ class ProjectFile:
                 migrations.apply(self.conn, migration, now, __version__)
 
     def _back_up_before_migrating(self, version: int) -> Path:
-        """Keep the file as it was, beside it, before an upgrade changes it: a copy made
-        with the online backup API, checked, that the older app can still open."""
+        """Keep the file as it was, beside it, before an upgrade changes it: a consistent,
+        checked copy that the older app can still open."""
+        from mlops_desktop.store.copies import save_copy
+
         backup = self.path.with_name(f"{self.path.name}.schema-{version}.backup")
-        partial = backup.with_name(f".{backup.name}.partial")
-        target = sqlite3.connect(partial, isolation_level=None)
-        try:
-            self.conn.backup(target)
-            target.execute("PRAGMA journal_mode = DELETE")
-        finally:
-            target.close()
-        fsync_file(partial)
-        os.replace(partial, backup)
-        fsync_directory(backup.parent)
+        save_copy(self, backup, None)
         log.info("backed up %s to %s before migrating it", self.path, backup)
         return backup
 
