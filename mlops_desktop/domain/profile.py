@@ -1,8 +1,9 @@
 """Column profiles of a table: types, missing values, distributions and correlations.
 
-Each column's distinct values are counted in one pass (numbers are sorted, other values
-hashed); its statistics, quartiles and histogram then come from the distinct values weighted
-by their counts, which is exact and far cheaper than passing over millions of rows again.
+Each column's distinct values are counted in one pass (by hashing, or for numbers with many
+distinct values by sorting); its statistics, quartiles and histogram then come from the
+distinct values weighted by their counts, which is exact and far cheaper than passing over
+millions of rows again.
 Profiles are kept as plain JSON with the dataset version, so the GUI redraws charts from
 stored numbers instead of data.
 """
@@ -27,6 +28,10 @@ TEXT_MEAN_LENGTH = 30
 #: Correlations use at most this many rows (a uniform sample) and this many columns.
 CORRELATION_ROWS = 100_000
 CORRELATION_COLUMNS = 30
+#: Rows sampled to estimate how many distinct values a numeric column has, and the estimate
+#: past which sorting counts them faster than hashing.
+DISTINCT_SAMPLE = 16_384
+HASH_MAX_DISTINCT = 50_000
 
 
 def _finite(value) -> float | None:
@@ -186,8 +191,37 @@ def _distinct_counts(array: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
 
 
 def _number_counts(array: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
-    """Numbers are counted by sorting them: numpy's vectorised sort beats hashing them (8 ms
-    against 13 ms for a million floats), and leaves them in order for the quantiles."""
+    """Numbers are counted by hashing when they repeat and by sorting when they barely do:
+    for a million numbers hashing takes 8 ms with a thousand distinct values, 50 ms with a
+    hundred thousand and 450 ms with a million, while sorting takes about 60 ms throughout.
+    The repeats in a sample estimate the number of distinct values; the distinct values come
+    back in order either way."""
+    if _estimated_distinct(array) > HASH_MAX_DISTINCT:
+        return _sorted_counts(array)
+    counted = pc.value_counts(array)
+    values, counts = counted.field("values"), counted.field("counts").to_numpy()
+    keep = values.is_valid()
+    if pa.types.is_floating(array.type):
+        keep = pc.and_(keep, pc.invert(pc.fill_null(pc.is_nan(values), True)))
+    if not pc.all(keep).as_py():
+        values, counts = values.filter(keep), counts[keep.to_numpy(zero_copy_only=False)]
+    order = pc.sort_indices(values).to_numpy()
+    return values.take(pa.array(order)), counts[order]
+
+
+def _estimated_distinct(array: pa.ChunkedArray) -> float:
+    """Distinct values in the column, from the repeats in a sample of its rows: drawing s
+    values from d equally likely ones repeats about s*s/(2d) of them (the birthday problem)."""
+    rows = len(array)
+    if rows <= DISTINCT_SAMPLE:
+        return rows
+    picks = np.random.default_rng(0).integers(0, rows, DISTINCT_SAMPLE)
+    sample = pc.drop_null(array.take(pa.array(picks))).to_numpy()
+    repeats = len(sample) - len(np.unique(sample))
+    return len(sample) ** 2 / (2 * repeats) if repeats else math.inf
+
+
+def _sorted_counts(array: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
     if pa.types.is_floating(array.type):
         numbers = array.to_numpy()  # nulls become NaN, which is missing too
     else:

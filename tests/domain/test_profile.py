@@ -1,7 +1,10 @@
+import math
+
 import numpy as np
 import pyarrow as pa
 import pytest
 
+from mlops_desktop.domain import profile as profiling
 from mlops_desktop.domain.profile import TableProfile, profile_column, profile_table
 
 
@@ -77,3 +80,26 @@ def test_whole_numbers_are_counted_exactly_and_missing_ones_apart():
     assert column.top == [[big + 1, 2], [big, 1], [7, 1]]  # ties in the order of their text
     empty = profile_column("e", pa.chunked_array([], type=pa.int64()))
     assert (empty.count, empty.unique) == (0, 0)
+
+
+@pytest.mark.parametrize("arrow_type", [pa.float64(), pa.int64()])
+def test_hashing_and_sorting_count_numbers_alike(monkeypatch, arrow_type):
+    # Enough rows for the sample to decide; nulls, NaN and repeats on both paths.
+    rng = np.random.default_rng(3)
+    values = rng.integers(-50, 50, 40_000).astype(float)
+    values[::97] = np.nan
+    mask = rng.random(40_000) < 0.05
+    if arrow_type == pa.int64():
+        values = np.nan_to_num(values).astype(np.int64)
+    array = pa.chunked_array(
+        [
+            pa.array(values[:25_000], mask=mask[:25_000], type=arrow_type),
+            pa.array(values[25_000:], mask=mask[25_000:], type=arrow_type),
+        ]
+    )
+    monkeypatch.setattr(profiling, "HASH_MAX_DISTINCT", math.inf)
+    hashed = profiling.profile_column("x", array)
+    monkeypatch.setattr(profiling, "HASH_MAX_DISTINCT", -1)
+    sorted_ = profiling.profile_column("x", array)
+    assert hashed == sorted_
+    assert hashed.unique == len(np.unique(values[~mask & ~np.isnan(values.astype(float))]))
