@@ -1,5 +1,6 @@
 """Request bodies -> typed columns, with no server: every format, every refusal."""
 
+import gc
 import io
 import json
 
@@ -180,6 +181,19 @@ def test_extra_columns_are_ignored_and_nan_is_missing():
 )
 def test_bad_json_is_refused_with_a_sentence_naming_the_fault(payload, fragment):
     refused(payload, fragment)
+
+
+def test_the_collector_runs_again_after_a_parse_good_or_bad():
+    parsing.parse_body(json.dumps({"dataframe_records": ROWS}).encode(), parsing.JSON, COLUMNS)
+    assert gc.isenabled()
+    refused(b'{"dataframe_records": [', "not valid JSON")
+    assert gc.isenabled()
+    gc.disable()  # paused by someone else: left paused
+    try:
+        parsing.parse_body(json.dumps({"inputs": ROWS}).encode(), parsing.JSON, COLUMNS)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 @pytest.mark.parametrize("literal", ["Infinity", "-Infinity"])
