@@ -10,19 +10,23 @@ from hypothesis import strategies as st
 
 from mlops_desktop.services.predictors import load_predictor
 from mlops_desktop.services.project import Project
+from mlops_desktop.serving import parsing
 from mlops_desktop.serving.app import Settings, create_app
 from mlops_desktop.serving.state import ModelHolder, serve
 
+JSON = {"content-type": "application/json"}
 COLUMNS = ["tenure", "monthly", "plan", "region", "autopay", "signup"]
 
 
-@pytest.fixture(scope="module")
-def client(served_project):
+def in_process_client(served_project, **options):
+    """Yields a client of the app, run in this process."""
     with Project.open(served_project, read_only=True) as project:
         predictor = load_predictor(project, project.models.get("churn:1"))
     app = create_app(
         ModelHolder(serve(predictor)),
-        Settings(allowed_hosts=frozenset({"testserver"}), max_body_bytes=1 << 16, timeout=5),
+        Settings(
+            allowed_hosts=frozenset({"testserver"}), max_body_bytes=1 << 16, timeout=5, **options
+        ),
     )
     loop = asyncio.new_event_loop()
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
@@ -35,6 +39,31 @@ def client(served_project):
     yield Client()
     loop.run_until_complete(http.aclose())
     loop.close()
+
+
+@pytest.fixture(scope="module")
+def client(served_project):
+    yield from in_process_client(served_project)
+
+
+@pytest.mark.parametrize("cors", [(), ("http://localhost:8080",)], ids=["direct", "cors"])
+def test_an_unexpected_failure_is_a_500_with_the_error_shape(served_project, monkeypatch, cors):
+    # Without CORS the guard answers /invocations itself; with it, FastAPI does.
+    def broken(*args):
+        raise RuntimeError("a fault in the server")
+
+    for client in in_process_client(served_project, cors_origins=cors):
+        body = encode({"dataframe_records": [{"tenure": 3}]})
+        with monkeypatch.context() as patched:
+            patched.setattr(parsing, "parse_body", broken)
+            response = client.post("/invocations", content=body, headers=JSON)
+        assert response.status_code == 500
+        assert response.json() == {
+            "error_code": "INTERNAL_ERROR",
+            "message": "The server failed to answer; the details are in its log file.",
+        }
+        # It keeps serving: the next request gets its ordinary answer.
+        assert client.post("/invocations", content=body, headers=JSON).status_code == 400
 
 
 scalars = st.one_of(
