@@ -25,6 +25,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from _net import free_port
+
 HERE = Path(__file__).resolve()
 SCENARIOS = ("import", "clean", "job", "prediction-log", "merge", "migration", "compact")
 #: Rows of the files the import and merge scenarios write: large enough that the writes
@@ -325,7 +327,7 @@ class Harness:
         it ended before the kill, and the requests answered long enough before the kill."""
         from mlops_desktop.services.servers import ServerProcess
 
-        server = ServerProcess(path, "churn:1", port=_free_port(), env=_env(self.home))
+        server = ServerProcess(path, "churn:1", port=free_port(), env=_env(self.home))
         if not server.wait_serving(120):
             raise RuntimeError(f"the server did not start: {server.error}\n{server.stderr[-2000:]}")
         answered: list[tuple[float, str]] = []
@@ -371,14 +373,6 @@ class Harness:
             server.process.wait(30)
             keep = [rid for at, rid in answered if at < ended - LOG_GRACE_SECONDS]
         return ended - started, False, keep
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 if __name__ == "__main__":

@@ -25,7 +25,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,6 +37,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _data import customers_csv
+from _net import free_port
 from _timing import median_time
 
 MODELS = {
@@ -210,12 +210,6 @@ class InProcess:
                 BIG_REPEATS,
             ),
         }
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def ours(path: Path, ref: str, log: bool):
