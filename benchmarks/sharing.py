@@ -9,7 +9,7 @@ tags, a queued job) and watch for the other's. Prints, with targets:
 - requests answered, and prediction-log rows lost after a clean stop: target 0;
 - jobs trained, lock errors in the workers' and the server's logs, and the project check.
 
-    python benchmarks/concurrent.py [--minutes 3]
+    python benchmarks/sharing.py [--minutes 3]
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _crash import build_base
+from _crash import ROW, build_base
 from _net import free_port
 
 WINDOWS = ("ada", "grace")
@@ -99,12 +99,17 @@ def window(path: Path, name: str, other: str, seconds: float) -> None:
     timer.setInterval(int(CHANGE_SECONDS * 1000))
     timer.timeout.connect(act)
     timer.start()
-    QTimer.singleShot(int(seconds * 1000), app.quit)
+    result = {}
+
+    def finish() -> None:
+        timer.stop()
+        on_changed()
+        result.update(name=name, actions=actions, shown=shown, latencies=latencies)
+        main.close_project()
+        app.quit()
+
+    QTimer.singleShot(int(seconds * 1000), finish)
     app.exec()
-    timer.stop()
-    on_changed()
-    result = {"name": name, "actions": actions, "shown": shown, "latencies": latencies}
-    main.close_project()
     print(json.dumps(result), flush=True)
 
 
@@ -146,9 +151,7 @@ def main() -> None:
         answered: list[str] = []
         failed: list[int] = []
         stop = threading.Event()
-        body = json.dumps(
-            {"dataframe_records": [{"tenure": 5, "monthly": 40.0, "usage": 12.5, "plan": "pro"}]}
-        ).encode()
+        body = json.dumps({"dataframe_records": [ROW]}).encode()
 
         def client() -> None:
             while not stop.is_set():
@@ -162,6 +165,7 @@ def main() -> None:
                         answered.append(response.headers["x-request-id"])
                 except urllib.error.HTTPError as exc:
                     failed.append(exc.code)
+                    time.sleep(0.1)
                 time.sleep(0.005)
 
         clients = [threading.Thread(target=client, daemon=True) for _ in range(4)]
