@@ -35,6 +35,8 @@ IMPORT_ROWS = 150_000
 #: A request answered this long before the kill must be in the prediction log: it flushes
 #: every second, and a commit may be in flight.
 LOG_GRACE_SECONDS = 2.5
+#: One row to predict, as a client sends it.
+ROW = {"tenure": 5, "monthly": 40.0, "usage": 12.5, "plan": "pro", "region": "north"}
 STRESS_MIGRATION = (
     "stress: a copy of every blob",
     "CREATE TABLE stress_copy AS SELECT blob_id, seq, data FROM blob_chunks; "
@@ -332,13 +334,7 @@ class Harness:
             raise RuntimeError(f"the server did not start: {server.error}\n{server.stderr[-2000:]}")
         answered: list[tuple[float, str]] = []
         stop = threading.Event()
-        body = json.dumps(
-            {
-                "dataframe_records": [
-                    {"tenure": 5, "monthly": 40.0, "usage": 12.5, "plan": "pro", "region": "north"}
-                ]
-            }
-        ).encode()
+        body = json.dumps({"dataframe_records": [ROW]}).encode()
 
         def client():
             while not stop.is_set():
