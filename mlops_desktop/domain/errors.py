@@ -32,6 +32,21 @@ class ReadOnlyProjectError(ProjectFileError):
     """A change was asked of a project opened read-only."""
 
 
+class DiskFullError(ProjectFileError):
+    """A change could not be saved: the disk (or the file's size limit) is full."""
+
+
+#: Refusals that say the file takes no more changes: the app offers to browse it read-only.
+WRITES_REFUSED = (DiskFullError, ReadOnlyProjectError)
+
+
+def error_class(name: str) -> type[UserError]:
+    """The user error class called ``name`` (for an error sent by name from another
+    process); UserError itself for any other name."""
+    found = globals().get(name)
+    return found if isinstance(found, type) and issubclass(found, UserError) else UserError
+
+
 class BlobCorruptError(UserError):
     """A stored payload no longer matches its sha256."""
 

@@ -97,6 +97,9 @@ class MainWindow(QMainWindow):
         self.resize(self.default_size)
 
         self.notifications = NotificationArea()
+        self.notifications.error_shown.connect(self._offer_read_only)
+        self._writes_refused = False  # a task just failed on a full disk or read-only file
+        self.runner.writes_refused.connect(self._note_writes_refused)
         self.welcome = WelcomePage()
         self.welcome.new_requested.connect(self.new_project)
         self.welcome.open_requested.connect(self.open_project_dialog)
@@ -540,6 +543,20 @@ class MainWindow(QMainWindow):
             "from Another Project…."
         )
         notice.add_action("Work on a Local Copy", self.work_on_local_copy)
+
+    def _note_writes_refused(self, _message: str) -> None:
+        self._writes_refused = True
+
+    def _offer_read_only(self, notification) -> None:
+        """A change failed because the disk is full or the file became read-only: what is
+        stored is intact, so offer to keep browsing it, read-only."""
+        refused, self._writes_refused = self._writes_refused, False
+        if self.context is None or self.context.project.read_only:
+            return
+        if not (refused or self.context.project.file.write_refused):
+            return
+        path = self.context.project.path
+        notification.add_action("Browse Read-Only", lambda: self.open_project(path, read_only=True))
 
     def work_on_local_copy(self) -> None:
         """Copy the open (shared) project into the local projects folder and open the copy."""

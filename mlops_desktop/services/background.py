@@ -17,7 +17,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from mlops_desktop.domain.errors import Cancelled, UserError
+from mlops_desktop.domain.errors import Cancelled, UserError, error_class
 from mlops_desktop.domain.tasks import TaskControl
 
 log = logging.getLogger(__name__)
@@ -84,7 +84,7 @@ def _child_main(fn, args, kwargs, conn, cancel_event) -> None:
     except Cancelled:
         outcome = ("cancelled", None)
     except UserError as exc:
-        outcome = ("user_error", exc.message)
+        outcome = ("user_error", (type(exc).__name__, exc.message))
     except BaseException as exc:
         outcome = ("error", (f"{type(exc).__name__}: {exc}", traceback.format_exc()))
     else:
@@ -165,6 +165,7 @@ def run_in_process(
     if kind == "cancelled":
         raise Cancelled()
     if kind == "user_error":
-        raise UserError(payload)
+        name, message = payload
+        raise error_class(name)(message)  # the same kind of refusal as in the child
     summary, details = payload
     raise TaskCrashed(summary, details)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from mlops_desktop.domain.errors import (
     CorruptProjectError,
+    DiskFullError,
     NewerSchemaError,
     ProjectFileError,
     ReadOnlyProjectError,
@@ -78,6 +79,9 @@ class ProjectFile:
         self._key: tuple[int, int] | None = None
         #: "a network file system (nfs4)" and the like, where the file is not in WAL mode.
         self.shared_location: str | None = None
+        #: The last write failed because the disk is full or the file became read-only (and
+        #: none has worked since): the app then offers to browse the file read-only.
+        self.write_refused = False
 
     # -- opening and closing -------------------------------------------------------------------
 
@@ -276,6 +280,7 @@ class ProjectFile:
                     self.conn.execute("ROLLBACK")
                 raise
             self.conn.execute("COMMIT")
+            self.write_refused = False
         except sqlite3.OperationalError as exc:
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
@@ -286,7 +291,8 @@ class ProjectFile:
         text = str(exc).lower()
         name = self.path.name
         if "full" in text:
-            return ProjectFileError(
+            self.write_refused = True
+            return DiskFullError(
                 f"The disk holding {name} is full, so nothing was saved: free some space and "
                 "try again."
             )
@@ -296,6 +302,7 @@ class ProjectFile:
                 f"{BUSY_TIMEOUT_MS // 1000} seconds, so nothing was saved. Try again."
             )
         if "readonly" in text or "read-only" in text:
+            self.write_refused = True
             return ReadOnlyProjectError(
                 f"{name} cannot be written (it became read-only), so nothing was saved: "
                 "check the file's permissions, or save a copy elsewhere."

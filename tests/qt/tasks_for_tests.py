@@ -1,6 +1,6 @@
 """Task functions for the Qt runner tests."""
 
-from mlops_desktop.domain.errors import UserError
+from mlops_desktop.domain.errors import DiskFullError, UserError
 
 
 def busy_count(limit: int, state) -> int:
@@ -16,3 +16,7 @@ def busy_count(limit: int, state) -> int:
 
 def refuse(state) -> None:
     raise UserError("The file has no header row: tick 'first row is data' and try again.")
+
+
+def fails_disk_full(state) -> None:
+    raise DiskFullError("The disk holding x.mlops is full, so nothing was saved: free some space.")

@@ -64,3 +64,46 @@ def test_a_file_that_cannot_be_written_opens_read_only_and_says_so(window, demo_
     assert window.open_project(demo_copy)
     assert window.context.project.read_only
     assert any("opened read-only" in text for _kind, text in window.notifications.messages())
+
+
+def read_only_offer(window):
+    """The "Browse Read-Only" button of the newest error banner, if it has one."""
+    for item in window.notifications._items:
+        if item.kind == "error":
+            return next((b for b in item.action_buttons if b.text() == "Browse Read-Only"), None)
+    return None
+
+
+def test_a_full_disk_offers_read_only_browsing(window, qtbot, demo_copy):
+    assert window.open_project(demo_copy)
+    conn = window.context.project.file.conn
+    conn.execute("VACUUM")  # no free pages left to reuse
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    conn.execute(f"PRAGMA max_page_count = {pages}")
+    qtbot.waitUntil(lambda: window.show_panel("models") is not None, timeout=60_000)
+    models = window.show_panel("models")
+    version = window.context.project.models.get("milk")
+    models._save_annotations(version.uuid, "a long note " * 50_000, [])
+    kind, message = window.notifications.messages()[0]
+    assert kind == "error"
+    assert "is full, so nothing was saved" in message
+    offer = read_only_offer(window)
+    assert offer is not None
+    offer.click()
+    qtbot.waitUntil(lambda: window.context.project.read_only, timeout=10_000)
+    assert "(read-only)" in window.windowTitle()
+    assert window.context.project.models.get("milk").notes == version.notes
+
+
+def test_a_task_refused_by_a_full_disk_offers_read_only_browsing(window, qtbot, demo_copy):
+    from tests.qt.tasks_for_tests import fails_disk_full
+
+    assert window.open_project(demo_copy)
+    # In a process of its own, as imports run: the refusal keeps its kind on the way back.
+    handle = window.runner.start("Importing", fails_disk_full, in_process=True)
+    handle.failed.connect(window.notifications.show_error)
+    qtbot.waitUntil(lambda: bool(window.notifications.messages()), timeout=10_000)
+    assert read_only_offer(window) is not None
+    # Another error afterwards, of another kind, offers nothing.
+    window.notifications.show_error("The column 'x' is missing: choose another.")
+    assert read_only_offer(window) is None

@@ -3,7 +3,7 @@
 import os
 import time
 
-from mlops_desktop.domain.errors import UserError
+from mlops_desktop.domain.errors import DiskFullError, UserError
 
 
 def count_up(n: int, state) -> int:
@@ -26,6 +26,10 @@ def ignore_cancel(state) -> None:
 
 def fail_for_the_user(state) -> None:
     raise UserError("The column 'price' is missing: choose another target.")
+
+
+def fail_disk_full(state) -> None:
+    raise DiskFullError("The disk is full, so nothing was saved: free some space.")
 
 
 def fail_unexpectedly(state) -> None:

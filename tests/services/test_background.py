@@ -3,7 +3,7 @@ import time
 
 import pytest
 
-from mlops_desktop.domain.errors import Cancelled, UserError
+from mlops_desktop.domain.errors import Cancelled, DiskFullError, UserError
 from mlops_desktop.domain.tasks import TaskControl
 from mlops_desktop.services import background
 from mlops_desktop.services.background import TaskCrashed, run_in_process
@@ -43,6 +43,11 @@ def test_cancel_terminates_a_child_that_ignores_it(monkeypatch):
 def test_user_errors_cross_the_process_boundary_as_user_errors():
     with pytest.raises(UserError, match="column 'price' is missing"):
         run_in_process(tasks.fail_for_the_user)
+
+
+def test_a_user_error_keeps_its_kind_across_the_boundary():
+    with pytest.raises(DiskFullError, match="disk is full"):
+        run_in_process(tasks.fail_disk_full)
 
 
 def test_unexpected_errors_carry_the_childs_traceback():

@@ -61,6 +61,8 @@ class NotificationArea(QWidget):
     """Stacked banners, newest at the top; errors and warnings stay until dismissed, notices
     time out."""
 
+    error_shown = Signal(object)  # the Notification of an error, to add actions to
+
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self._layout = QVBoxLayout(self)
@@ -70,7 +72,9 @@ class NotificationArea(QWidget):
         self.setVisible(False)
 
     def show_error(self, message: str) -> Notification:
-        return self._add("error", message)
+        item = self._add("error", message)
+        self.error_shown.emit(item)
+        return item
 
     def show_warning(self, message: str) -> Notification:
         """A notice that stays until dismissed, such as a monitoring alert."""

@@ -14,7 +14,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
-from mlops_desktop.domain.errors import Cancelled, UserError
+from mlops_desktop.domain.errors import WRITES_REFUSED, Cancelled, UserError
 from mlops_desktop.domain.tasks import TaskControl
 from mlops_desktop.services.background import TaskCrashed, run_in_process
 
@@ -113,6 +113,9 @@ class TaskRunner(QObject):
     """Starts tasks and keeps them alive until they finish."""
 
     task_started = Signal(object)  # TaskHandle
+    #: A task failed because the project takes no more changes (a full disk, a file that
+    #: became read-only); emitted just before its handle's ``failed``.
+    writes_refused = Signal(str)
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
@@ -165,8 +168,7 @@ class TaskRunner(QObject):
             self._handles.remove(handle)
         self._threads = [t for t in self._threads if t.is_alive()]
 
-    @staticmethod
-    def _work(handle: TaskHandle, fn, args, in_process: bool) -> None:
+    def _work(self, handle: TaskHandle, fn, args, in_process: bool) -> None:
         post = handle._posted.emit
         try:
             if in_process:
@@ -176,6 +178,8 @@ class TaskRunner(QObject):
         except Cancelled:
             post("cancelled", None)
         except UserError as exc:
+            if isinstance(exc, WRITES_REFUSED):
+                self.writes_refused.emit(exc.message)
             post("failed", exc.message)
         except TaskCrashed as exc:
             log.error("task %r crashed: %s\n%s", handle.title, exc, exc.details)
