@@ -1,5 +1,7 @@
 import sqlite3
 import struct
+import threading
+import time
 
 import pytest
 
@@ -295,3 +297,30 @@ def test_a_file_this_process_has_open_is_not_read_by_hand_again(project, monkeyp
     project.close()
     with pytest.raises(AssertionError, match="header was read"):
         ProjectFile.open(project.path)
+
+
+def test_a_writer_waits_for_another_and_a_lock_held_too_long_is_a_sentence(project):
+    file = project.file
+    other = sqlite3.connect(file.path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # another process in the middle of a write
+    release = threading.Timer(0.8, lambda: other.execute("COMMIT"))
+    release.start()
+    started = time.monotonic()
+    with file.transaction():  # waits its turn rather than failing
+        file.settings.set("waited", True)
+    assert time.monotonic() - started >= 0.7
+    assert file.settings.all()["waited"] is True
+    release.join()
+
+    file.conn.execute("PRAGMA busy_timeout = 200")
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with (
+            pytest.raises(ProjectFileError, match="is busy: another program kept it locked"),
+            file.transaction(),
+        ):
+            file.settings.set("never", True)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert "never" not in file.settings.all()
