@@ -176,36 +176,37 @@ def main() -> None:
                 [sys.executable, "-m", "mlops_desktop", "worker", str(path), "--wait"],
                 env=_env(home, f"worker-{n}"),
                 stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-                text=True,
+                stderr=subprocess.DEVNULL,  # they log to their log files
             )
             for n in (1, 2)
         ]
         me = str(Path(__file__).resolve())
-        windows = [
-            subprocess.Popen(
-                [sys.executable, me, "window", str(path), name, other, str(seconds)],
-                env=_env(home, name),
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            for name, other in (WINDOWS, WINDOWS[::-1])
-        ]
-        print(f"running for {args.minutes:g} min ...", flush=True)
-        results = []
-        for process in windows:
-            out, err = process.communicate(timeout=seconds + 300)
-            if process.returncode != 0:
-                raise SystemExit(f"a window failed:\n{err[-3000:]}")
-            results.append(json.loads(out.strip().splitlines()[-1]))
-        stop.set()
-        for thread in clients:
-            thread.join(15)
-        for process in workers:
-            process.terminate()
-            process.wait(60)
-        server.stop()
+        try:
+            windows = [
+                subprocess.Popen(
+                    [sys.executable, me, "window", str(path), name, other, str(seconds)],
+                    env=_env(home, name),
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+                for name, other in (WINDOWS, WINDOWS[::-1])
+            ]
+            print(f"running for {args.minutes:g} min ...", flush=True)
+            results = []
+            for process in windows:
+                out, err = process.communicate(timeout=seconds + 300)
+                if process.returncode != 0:
+                    raise SystemExit(f"a window failed:\n{err[-3000:]}")
+                results.append(json.loads(out.strip().splitlines()[-1]))
+        finally:
+            stop.set()
+            for thread in clients:
+                thread.join(15)
+            for process in workers:
+                process.terminate()
+                process.wait(60)
+            server.stop()
         with Project.open(path) as project:
             report = project.check()
             logged: set[str] = set()
