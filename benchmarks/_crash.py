@@ -35,6 +35,16 @@ IMPORT_ROWS = 150_000
 #: A request answered this long before the kill must be in the prediction log: it flushes
 #: every second, and a commit may be in flight.
 LOG_GRACE_SECONDS = 2.5
+#: What each operation takes on a 2-core machine (``calibrate`` measures it instead).
+TYPICAL_SECONDS = {
+    "import": 0.25,
+    "clean": 0.25,
+    "job": 2.0,
+    "prediction-log": 2.0,
+    "merge": 0.05,
+    "migration": 0.05,
+    "compact": 0.05,
+}
 #: One row to predict, as a client sends it.
 ROW = {"tenure": 5, "monthly": 40.0, "usage": 12.5, "plan": "pro", "region": "north"}
 STRESS_MIGRATION = (
