@@ -17,7 +17,7 @@ from mlops_desktop.domain.dataset import (
     check_name,
     name_from_file,
 )
-from mlops_desktop.domain.errors import UserError
+from mlops_desktop.domain.errors import CorruptProjectError, UserError
 from mlops_desktop.domain.profile import TableProfile, correlation, profile_columns
 from mlops_desktop.domain.tasks import SubTask, TaskState
 from mlops_desktop.services import tabular
@@ -75,6 +75,11 @@ class Datasets:
     def load_table(self, ref: DatasetVersion | VersionRef | str) -> pa.Table:
         """The version's data, every part's hash verified before it is decoded."""
         version = self._resolve(ref)
+        if not version.parts:  # every version has at least one, empty or not
+            raise CorruptProjectError(
+                f"{version.label} has lost its stored data: the project file is damaged; "
+                "restore it from a shared copy or a backup."
+            )
         blobs = self._project.file.blobs
         with _pool() as pool:
             # The connection reads the parts one by one on this thread (map submits each as

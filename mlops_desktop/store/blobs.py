@@ -12,6 +12,7 @@ from mlops_desktop.domain.errors import BlobCorruptError
 from mlops_desktop.domain.project import BlobProblem
 from mlops_desktop.domain.tasks import TaskState
 from mlops_desktop.store.clock import utc_now
+from mlops_desktop.store.damage import reads
 
 if TYPE_CHECKING:
     from mlops_desktop.store.project_file import ProjectFile
@@ -218,6 +219,7 @@ class BlobStore:
             yield chunk
         _check(sha, size, seen, digest)
 
+    @reads("stored data")
     def fetch(self, sha: str) -> FetchedBlob:
         """The blob's chunks as stored, to be checked by ``verified()`` on any thread."""
         blob_id, size, chunk_count = self._row(sha)

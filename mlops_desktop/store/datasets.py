@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from mlops_desktop.domain.dataset import ColumnSchema, DatasetVersion, SourceFile, VersionRef
 from mlops_desktop.domain.errors import UserError
 from mlops_desktop.store.clock import utc_now
+from mlops_desktop.store.damage import DECODE_ERRORS, reads, undecodable
 from mlops_desktop.store.identity import current_actor
 
 if TYPE_CHECKING:
@@ -34,6 +35,12 @@ class DatasetRepository:
         return self._project.conn
 
     def _version(self, row, parts: tuple[str, ...] | None = None) -> DatasetVersion:
+        try:  # free unless it raises: this runs for every row of a browse
+            return self._decode(row, parts)
+        except DECODE_ERRORS:
+            raise undecodable("dataset version", row[0]) from None
+
+    def _decode(self, row, parts: tuple[str, ...] | None) -> DatasetVersion:
         source = json.loads(row[14]) if row[14] else None
         return DatasetVersion(
             uuid=row[0],
@@ -61,6 +68,7 @@ class DatasetRepository:
         )
         return tuple(r[0] for r in rows)
 
+    @reads("dataset versions")
     def all(self) -> list[DatasetVersion]:
         """Every version, grouped by dataset name, oldest version first."""
         rows = self._conn.execute(f"{_SELECT} ORDER BY d.name COLLATE NOCASE, v.version")
@@ -72,6 +80,7 @@ class DatasetRepository:
             raise UserError(f"There is no dataset version with id {version_uuid}.")
         return self._version(row)
 
+    @reads("dataset versions")
     def get(self, ref: VersionRef | str) -> DatasetVersion:
         """The version ``NAME:N``, or the latest of ``NAME``."""
         ref = VersionRef.parse(ref) if isinstance(ref, str) else ref

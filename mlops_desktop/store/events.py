@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from mlops_desktop.domain.project import Event
 from mlops_desktop.store.clock import utc_now
+from mlops_desktop.store.damage import reads
 from mlops_desktop.store.identity import current_actor
 
 if TYPE_CHECKING:
@@ -54,6 +55,7 @@ class EventLog:
         )
         return event
 
+    @reads("history")
     def recent(self, limit: int = 200) -> list[Event]:
         rows = self._project.conn.execute(
             f"SELECT {_COLUMNS} FROM events ORDER BY at DESC, id DESC LIMIT ?", (limit,)

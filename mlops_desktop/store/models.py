@@ -10,6 +10,7 @@ from mlops_desktop.domain.dataset import VersionRef
 from mlops_desktop.domain.errors import UserError
 from mlops_desktop.domain.model import ModelVersion
 from mlops_desktop.store.clock import utc_now
+from mlops_desktop.store.damage import DECODE_ERRORS, reads, undecodable
 from mlops_desktop.store.identity import current_actor
 
 if TYPE_CHECKING:
@@ -73,6 +74,13 @@ _BROWSE_CHUNK = 256
 
 
 def _version(row) -> ModelVersion:
+    try:  # free unless it raises: this runs for every row of a browse
+        return _decode(row)
+    except DECODE_ERRORS:
+        raise undecodable("model version", row[0]) from None
+
+
+def _decode(row) -> ModelVersion:
     values = [json.loads(v) if i in _JSON else v for i, v in enumerate(row)]
     return ModelVersion(
         uuid=values[0],
@@ -111,6 +119,7 @@ class ModelRepository:
     def _conn(self):
         return self._project.conn
 
+    @reads("model versions")
     def all(self) -> list[ModelVersion]:
         rows = self._conn.execute(f"{_SELECT} ORDER BY m.name COLLATE NOCASE, v.version")
         return [_version(r) for r in rows]
@@ -121,6 +130,7 @@ class ModelRepository:
             raise UserError(f"There is no model version {version_uuid}.")
         return _version(row)
 
+    @reads("model versions")
     def get(self, ref: str) -> ModelVersion:
         """``MODEL:N``, ``MODEL@ALIAS``, or ``MODEL`` for its latest version."""
         if "@" in (ref or ""):

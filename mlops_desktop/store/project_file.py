@@ -9,7 +9,7 @@ import sqlite3
 import threading
 import uuid
 from collections.abc import Iterator
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,6 +23,7 @@ from mlops_desktop.domain.errors import (
 from mlops_desktop.domain.project import COUNTED_OBJECTS
 from mlops_desktop.store import filesystems, migrations
 from mlops_desktop.store.clock import utc_now
+from mlops_desktop.store.damage import is_corruption
 from mlops_desktop.store.header import check_header
 from mlops_desktop.store.identity import current_actor
 from mlops_desktop.version import __version__
@@ -55,9 +56,20 @@ PAGE_SIZE = 65536
 CACHE_KIB = 32_768
 
 
-def _is_corruption(exc: sqlite3.DatabaseError) -> bool:
-    text = str(exc).lower()
-    return any(s in text for s in ("malformed", "not a database", "corrupt", "disk i/o"))
+@cache
+def _schema_of(shipped: tuple[migrations.Migration, ...]) -> frozenset[tuple[str, str, str]]:
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        for migration in shipped:
+            migrations.apply(conn, migration, utc_now(), __version__)
+        return frozenset(conn.execute("SELECT type, name, sql FROM sqlite_master"))
+    finally:
+        conn.close()
+
+
+def _expected_schema() -> frozenset[tuple[str, str, str]]:
+    """What the migrations this version ships make, built once in memory."""
+    return _schema_of(tuple(migrations.MIGRATIONS))
 
 
 def writable_on_disk(path: Path) -> bool:
@@ -166,10 +178,17 @@ class ProjectFile:
         try:
             project._configure()
             project._bring_up_to_date(back_up)
+            project._check_schema()
             project.project_row()  # reads past page 1: most damage shows here, not later
+        except UnicodeDecodeError:  # text in the file's own tables that is not text
+            conn.close()
+            raise CorruptProjectError(
+                f"{path} is damaged (text that does not decode): restore it from a shared copy "
+                "or a backup."
+            ) from None
         except sqlite3.DatabaseError as exc:
             conn.close()
-            if _is_corruption(exc):
+            if is_corruption(exc):
                 raise CorruptProjectError(
                     f"{path} is damaged ({exc}): restore it from a shared copy or a backup."
                 ) from None
@@ -207,6 +226,21 @@ class ProjectFile:
         if c.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
             raise CorruptProjectError(
                 f"{self.path} lost its project marker: restore it from a shared copy or a backup."
+            )
+
+    def _check_schema(self) -> None:
+        """Every table, index and trigger as the migrations made them: a damaged schema
+        would otherwise surface later as a query naming a column that is not there."""
+        try:
+            found = set(self.conn.execute("SELECT type, name, sql FROM sqlite_master"))
+        except sqlite3.OperationalError:  # text that is not even UTF-8 any more
+            found = set()
+        expected = _expected_schema()
+        missing = sorted(name for kind, name, sql in expected if (kind, name, sql) not in found)
+        if missing:
+            raise CorruptProjectError(
+                f"{self.path} is damaged (its {missing[0]} is not as mlops_desktop made it): "
+                "restore it from a shared copy or a backup."
             )
 
     def _bring_up_to_date(self, back_up: bool) -> None:
