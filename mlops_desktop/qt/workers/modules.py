@@ -55,12 +55,19 @@ _waiters: list[_Waiter] = []
 def _import_forever() -> None:
     while True:
         name = _waiting.get()
+        # No collection while a module imports: one started by the GUI thread's allocations
+        # would walk the Qt classes this import is still creating (matplotlib's Qt backend,
+        # the panels), and crashed the process doing so.
+        collecting = gc.isenabled()
+        gc.disable()
         try:
             importlib.import_module(name)
         except BaseException as exc:  # reported on the GUI thread by when_imported
             log.exception("could not import %s", name)
             _failed[name] = exc
         finally:
+            if collecting:
+                gc.enable()
             # What an import makes lives as long as the process: out of the collector's sight,
             # a full collection (which stops every thread, the window's too) stays short.
             gc.freeze()
