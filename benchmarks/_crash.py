@@ -19,13 +19,11 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from _net import free_port
+from _net import Load, free_port
 
 HERE = Path(__file__).resolve()
 SCENARIOS = ("import", "clean", "job", "prediction-log", "merge", "migration", "compact")
@@ -342,42 +340,19 @@ class Harness:
         server = ServerProcess(path, "churn:1", port=free_port(), env=_env(self.home))
         if not server.wait_serving(120):
             raise RuntimeError(f"the server did not start: {server.error}\n{server.stderr[-2000:]}")
-        answered: list[tuple[float, str]] = []
-        stop = threading.Event()
-        body = json.dumps({"dataframe_records": [ROW]}).encode()
-
-        def client():
-            while not stop.is_set():
-                request = urllib.request.Request(
-                    server.url + "/invocations",
-                    data=body,
-                    headers={"content-type": "application/json"},
-                )
-                try:
-                    with urllib.request.urlopen(request, timeout=5) as response:
-                        answered.append((time.monotonic(), response.headers["x-request-id"]))
-                except OSError:
-                    return  # killed
-
-        clients = [threading.Thread(target=client, daemon=True) for _ in range(4)]
         started = time.monotonic()
-        for thread in clients:
-            thread.start()
+        load = Load(server.url, json.dumps({"dataframe_records": [ROW]}).encode())
         time.sleep(2.0 if kill_after is None else kill_after)
         ended = time.monotonic()
         if kill_after is None:
-            stop.set()
-            for thread in clients:
-                thread.join(10)
+            load.stop()
             server.stop()
-            keep = [request_id for _, request_id in answered]
+            keep = [request_id for _, request_id in load.answered]
         else:
             os.kill(server.pid, signal.SIGKILL)
-            stop.set()
-            for thread in clients:
-                thread.join(10)
+            load.stop()
             server.process.wait(30)
-            keep = [rid for at, rid in answered if at < ended - LOG_GRACE_SECONDS]
+            keep = [rid for at, rid in load.answered if at < ended - LOG_GRACE_SECONDS]
         return ended - started, False, keep
 
 

@@ -21,17 +21,14 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-import urllib.error
-import urllib.request
 from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _crash import ROW, build_base
-from _net import free_port
+from _net import Load, free_port
 
 WINDOWS = ("ada", "grace")
 CHANGE_SECONDS = 1.0
@@ -148,29 +145,7 @@ def main() -> None:
         server = ServerProcess(path, "churn:1", port=free_port(), env=_env(home, "server"))
         if not server.wait_serving(120):
             raise SystemExit(f"the server did not start: {server.error}")
-        answered: list[str] = []
-        failed: list[int] = []
-        stop = threading.Event()
-        body = json.dumps({"dataframe_records": [ROW]}).encode()
-
-        def client() -> None:
-            while not stop.is_set():
-                request = urllib.request.Request(
-                    server.url + "/invocations",
-                    data=body,
-                    headers={"content-type": "application/json"},
-                )
-                try:
-                    with urllib.request.urlopen(request, timeout=10) as response:
-                        answered.append(response.headers["x-request-id"])
-                except urllib.error.HTTPError as exc:
-                    failed.append(exc.code)
-                    time.sleep(0.1)
-                time.sleep(0.005)
-
-        clients = [threading.Thread(target=client, daemon=True) for _ in range(4)]
-        for thread in clients:
-            thread.start()
+        load = Load(server.url, json.dumps({"dataframe_records": [ROW]}).encode())
         workers = [
             subprocess.Popen(
                 [sys.executable, "-m", "mlops_desktop", "worker", str(path), "--wait"],
@@ -200,9 +175,7 @@ def main() -> None:
                     raise SystemExit(f"a window failed:\n{err[-3000:]}")
                 results.append(json.loads(out.strip().splitlines()[-1]))
         finally:
-            stop.set()
-            for thread in clients:
-                thread.join(15)
+            load.stop()
             for process in workers:
                 process.terminate()
                 process.wait(60)
@@ -221,7 +194,7 @@ def main() -> None:
     shown = [message for r in results for message in r["shown"]]
     locked = [m for m in shown if "locked" in m.lower() or "busy" in m.lower()]
     latencies = [x for r in results for x in r["latencies"]]
-    lost = sum(1 for request_id in answered if request_id not in logged)
+    lost = sum(1 for _, request_id in load.answered if request_id not in logged)
     for r in results:
         print(
             f"window {r['name']:6} changes made {r['actions']:4}; changes of the other seen "
@@ -240,7 +213,7 @@ def main() -> None:
             "(target: a few seconds)"
         )
     print(
-        f"server answered {len(answered):,} requests ({len(failed)} errors); "
+        f"server answered {len(load.answered):,} requests ({len(load.failed)} errors); "
         f"prediction-log rows lost {lost} (target 0)"
     )
     print(
