@@ -24,6 +24,10 @@ class CorruptProjectError(ProjectFileError):
     """The file looks like a project but is damaged."""
 
 
+class UntrustedProjectError(ProjectFileError):
+    """The file holds something mlops_desktop did not make and will not run or load."""
+
+
 class NewerSchemaError(ProjectFileError):
     """The file was written by a newer version of mlops_desktop."""
 

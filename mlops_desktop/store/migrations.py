@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -11,6 +12,45 @@ class Migration:
     version: int
     name: str
     sql: str
+    #: A change SQL statements cannot make, run after ``sql``.
+    step: Callable[[sqlite3.Connection], None] | None = None
+
+
+def _without_json_checks(sql: str) -> str:
+    """A CREATE TABLE statement with its ``CHECK (… json_valid(…) …)`` clauses taken out."""
+    out, at = [], 0
+    while (start := sql.find("CHECK (", at)) != -1:
+        end, depth = start + len("CHECK ("), 1
+        while depth:
+            depth += {"(": 1, ")": -1}.get(sql[end], 0)
+            end += 1
+        keep = "json_valid(" not in sql[start:end]
+        out.append(sql[at:end] if keep else sql[at:start].rstrip(" "))
+        at = end
+    return "".join(out) + sql[at:]
+
+
+def _drop_json_checks(conn: sqlite3.Connection) -> None:
+    """Take json_valid() out of every table's CHECK constraints, in place.
+
+    SQLite does not count its JSON functions as innocuous, so a schema that uses them cannot
+    be read with ``trusted_schema = OFF``, the setting that stops a file's own schema from
+    calling functions. Removing a CHECK constraint is one of the changes SQLite documents as
+    safe to make by editing sqlite_schema (lang_altertable.html, "other kinds of changes")."""
+    tables = conn.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND sql LIKE '%json_valid(%'"
+    ).fetchall()
+    version = conn.execute("PRAGMA schema_version").fetchone()[0]
+    conn.execute("PRAGMA writable_schema = ON")
+    try:
+        for name, sql in tables:
+            conn.execute(
+                "UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = ?",
+                (_without_json_checks(sql), name),
+            )
+        conn.execute(f"PRAGMA schema_version = {version + 1}")
+    finally:
+        conn.execute("PRAGMA writable_schema = OFF")
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -395,9 +435,17 @@ MIGRATIONS: tuple[Migration, ...] = (
         );
         """,
     ),
+    Migration(
+        10,
+        "schema readable with trusted_schema off",
+        "",
+        _drop_json_checks,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
+#: The first schema SQLite reads with ``trusted_schema = OFF``.
+TRUSTED_SCHEMA_OFF_SINCE = 10
 
 
 def pending(current_version: int) -> list[Migration]:
@@ -409,6 +457,8 @@ def apply(conn: sqlite3.Connection, migration: Migration, applied_at: str, app_v
     # executescript() would COMMIT first; run statement by statement to stay in the transaction.
     for statement in _statements(migration.sql):
         conn.execute(statement)
+    if migration.step is not None:
+        migration.step(conn)
     conn.execute(
         "INSERT INTO migrations (version, name, applied_at, app_version) VALUES (?, ?, ?, ?)",
         (migration.version, migration.name, applied_at, app_version),

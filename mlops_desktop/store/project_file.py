@@ -19,6 +19,7 @@ from mlops_desktop.domain.errors import (
     NewerSchemaError,
     ProjectFileError,
     ReadOnlyProjectError,
+    UntrustedProjectError,
 )
 from mlops_desktop.domain.project import COUNTED_OBJECTS
 from mlops_desktop.store import filesystems, migrations
@@ -177,6 +178,7 @@ class ProjectFile:
         project = cls(path, conn, read_only)
         try:
             project._configure()
+            project._vet()
             project._bring_up_to_date(back_up)
             project._check_schema()
             project.project_row()  # reads past page 1: most damage shows here, not later
@@ -205,10 +207,10 @@ class ProjectFile:
         c.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         c.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
         c.execute("PRAGMA foreign_keys = ON")
-        # A project file can come from anyone: damaged pages are caught as they are read, and
+        # A project file can come from anyone: damaged pages are caught as they are read,
         # nothing is memory-mapped (a crafted or truncated file must fail a read, not crash
-        # the process). trusted_schema stays on: this SQLite does not count json_valid, which
-        # the schema's CHECK constraints use, as safe for an untrusted schema.
+        # the process), and the file's own schema may not call functions with side effects.
+        c.execute("PRAGMA trusted_schema = OFF")
         c.execute("PRAGMA cell_size_check = ON")
         c.execute("PRAGMA mmap_size = 0")
         self.shared_location = filesystems.shared_location(self.path)
@@ -228,22 +230,39 @@ class ProjectFile:
                 f"{self.path} lost its project marker: restore it from a shared copy or a backup."
             )
 
-    def _check_schema(self) -> None:
-        """Every table, index and trigger as the migrations made them: a damaged schema
-        would otherwise surface later as a query naming a column that is not there."""
+    def _check_schema(self, version: int | None = None) -> None:
+        """Every table, index and trigger as the migrations (up to ``version``) made them:
+        a damaged schema would otherwise surface later as a query naming a column that is
+        not there, and a crafted one could carry triggers or views of its own."""
         try:
             found = set(self.conn.execute("SELECT type, name, sql FROM sqlite_master"))
         except sqlite3.OperationalError:  # text that is not even UTF-8 any more
             found = set()
-        expected = _expected_schema()
+        if version is None:
+            expected = _expected_schema()
+        else:
+            expected = _schema_of(tuple(m for m in migrations.MIGRATIONS if m.version <= version))
         missing = sorted(name for kind, name, sql in expected if (kind, name, sql) not in found)
         if missing:
             raise CorruptProjectError(
                 f"{self.path} is damaged (its {missing[0]} is not as mlops_desktop made it): "
                 "restore it from a shared copy or a backup."
             )
+        # SQLite's own tables (statistics, automatic indexes) may appear; nothing else may.
+        added = sorted(
+            f"{kind} {name}"
+            for kind, name, sql in found - expected
+            if not (kind in ("table", "index") and name.startswith("sqlite_"))
+        )
+        if added:
+            raise UntrustedProjectError(
+                f"{self.path} is not safe to open: its schema holds a {added[0]} that "
+                "mlops_desktop did not make. Ask for a copy made with File > Share a Copy…."
+            )
 
-    def _bring_up_to_date(self, back_up: bool) -> None:
+    def _vet(self) -> None:
+        """Check a file that may come from anyone before anything else reads it: a schema
+        exactly as shipped for its version, then SQLite's quick_check of every page."""
         version = self.schema_version
         if version > migrations.LATEST_VERSION:
             raise NewerSchemaError(
@@ -251,6 +270,31 @@ class ProjectFile:
                 f"{version}; this version reads up to {migrations.LATEST_VERSION}): "
                 "update mlops_desktop to open it."
             )
+        with self._trusting_older_schema(version):
+            self._check_schema(version)
+            problems = [r[0] for r in self.conn.execute("PRAGMA quick_check")]
+        if problems != ["ok"]:
+            raise CorruptProjectError(
+                f"{self.path} is damaged ({problems[0]}): restore it from a shared copy or a "
+                "backup."
+            )
+
+    @contextlib.contextmanager
+    def _trusting_older_schema(self, version: int) -> Iterator[None]:
+        """Schemas older than version 10 use json_valid(), which SQLite reads only with
+        trusted_schema on: allowed for them alone, and only once ``_check_schema`` has
+        found (or is about to find) the schema exactly as a version we shipped made it."""
+        if version >= migrations.TRUSTED_SCHEMA_OFF_SINCE:
+            yield
+            return
+        self.conn.execute("PRAGMA trusted_schema = ON")
+        try:
+            yield
+        finally:
+            self.conn.execute("PRAGMA trusted_schema = OFF")
+
+    def _bring_up_to_date(self, back_up: bool) -> None:
+        version = self.schema_version
         todo = migrations.pending(version)
         if not todo:
             return
@@ -259,13 +303,14 @@ class ProjectFile:
                 f"{self.path} was made by an older version of mlops_desktop and must be upgraded "
                 "before it can be read: open it once read-write (File > Open)."
             )
-        if back_up:
-            self._back_up_before_migrating(version)
-        with self.transaction():
-            now = utc_now()
-            for migration in todo:
-                log.info("migrating %s to schema %d", self.path, migration.version)
-                migrations.apply(self.conn, migration, now, __version__)
+        with self._trusting_older_schema(version):
+            if back_up:
+                self._back_up_before_migrating(version)
+            with self.transaction():
+                now = utc_now()
+                for migration in todo:
+                    log.info("migrating %s to schema %d", self.path, migration.version)
+                    migrations.apply(self.conn, migration, now, __version__)
 
     def _back_up_before_migrating(self, version: int) -> Path:
         """Keep the file as it was, beside it, before an upgrade changes it: a consistent,
