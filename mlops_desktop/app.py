@@ -78,8 +78,11 @@ def run(
     started = time.perf_counter()
     check_display()
     from mlops_desktop.qt.main_window import MainWindow
+    from mlops_desktop.services import modelfiles
     from mlops_desktop.services.logs import configure_logging
 
+    # A hostile or broken model may at worst take down a worker or a server, never the window.
+    modelfiles.forbid_in_this_process("the window draws plots from stored data")
     app = create_application()
     log_file = configure_logging()
     window = MainWindow(log_file=log_file)

@@ -98,7 +98,7 @@ def evaluate(
 ) -> Evaluation:
     """Measure version ``ref`` on ``dataset_ref`` and record the result; loads the model, so
     call it in a worker process (``evaluate_task``)."""
-    from mlops_desktop.services.modelfiles import load_model
+    from mlops_desktop.services.modelfiles import load_version
 
     started = time.perf_counter()
     version = project.models.get(ref)
@@ -114,7 +114,7 @@ def evaluate(
     if frame.empty:
         raise UserError(f"{data.label} has no rows with a value of {target!r} to score.")
     state.set_progress(0.45, f"Loading {version.label}")
-    model = load_model(project.file.blobs.get(version.model_sha256))
+    model = load_version(project.file.blobs, version)
     state.check_cancelled()
     state.set_progress(0.55, f"Predicting {len(frame):,} rows")
     try:

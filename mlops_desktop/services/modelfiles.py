@@ -11,8 +11,13 @@ from __future__ import annotations
 
 import io
 import zipfile
+from typing import TYPE_CHECKING
 
 from mlops_desktop.domain.errors import UserError
+
+if TYPE_CHECKING:
+    from mlops_desktop.domain.model import ModelVersion
+    from mlops_desktop.store.blobs import BlobStore
 
 #: Every type a model file may name that skops does not trust by default, by full name.
 #: Found by dumping each estimator and treatment the app offers and asking skops what it
@@ -99,6 +104,19 @@ def load_model(data: bytes):
     model = _rebuild(data)
     check_loaded(model)
     return model
+
+
+def load_version(blobs: BlobStore, version: ModelVersion):
+    """The model of ``version`` (``load_model``); a refusal names the version."""
+    try:
+        return load_model(blobs.get(version.model_sha256))
+    except UserError as exc:
+        raise refused(version, exc) from None
+
+
+def refused(version: ModelVersion, exc: UserError) -> UserError:
+    """``exc`` as a sentence that says which of the file's model versions it is about."""
+    return UserError(f"Model version {version.label} cannot be used. {exc}")
 
 
 def _rebuild(data: bytes):

@@ -157,9 +157,9 @@ class Monitoring:
         return reference
 
     def _load_model(self, version: ModelVersion):
-        from mlops_desktop.services.modelfiles import load_model
+        from mlops_desktop.services.modelfiles import load_version
 
-        return load_model(self._file.blobs.get(version.model_sha256))
+        return load_version(self._file.blobs, version)
 
     def _reference_source(self, version: ModelVersion) -> str:
         stored = self._file.monitoring.reference(version.uuid)

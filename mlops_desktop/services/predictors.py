@@ -173,9 +173,9 @@ class SklearnPredictor:
 
     @classmethod
     def load(cls, project: Project, version: ModelVersion, **kwargs) -> SklearnPredictor:
-        from mlops_desktop.services.modelfiles import load_model
+        from mlops_desktop.services.modelfiles import load_version
 
-        return cls(version, load_model(project.file.blobs.get(version.model_sha256)), **kwargs)
+        return cls(version, load_version(project.file.blobs, version), **kwargs)
 
     def frame(self, columns: dict[str, np.ndarray], rows: int):
         """The request's columns as the DataFrame the pipeline was trained on."""

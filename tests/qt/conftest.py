@@ -4,6 +4,7 @@ import pytest
 from PySide6.QtCore import QCoreApplication, QSettings
 
 from mlops_desktop.app import create_application
+from mlops_desktop.services import modelfiles
 
 
 @pytest.fixture(autouse=True)
@@ -14,6 +15,12 @@ def _isolated_qsettings(tmp_path_factory, qapp):
     QCoreApplication.setOrganizationName("mlops_desktop-tests")
     QCoreApplication.setApplicationName("mlops_desktop-tests")
     return folder
+
+
+@pytest.fixture(autouse=True)
+def _no_models_in_the_window(monkeypatch):
+    """Every panel works without loading a model in the window's process, as the app runs."""
+    monkeypatch.setattr(modelfiles, "_forbidden", "the window draws plots from stored data")
 
 
 @pytest.fixture(scope="session")

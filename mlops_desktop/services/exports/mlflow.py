@@ -74,7 +74,10 @@ def export_mlflow(
     _check_free(out)
     state.set_progress(0.0, f"Reading {version.label}")
     data = project.file.blobs.get(version.model_sha256)
-    trusted = _trusted_types(data)
+    try:
+        trusted = _trusted_types(data)
+    except UserError as exc:
+        raise modelfiles.refused(version, exc) from None
     state.check_cancelled()
     staging = _staging_folder(out)
     try:

@@ -48,7 +48,7 @@ def export_onnx(project: Project, version: ModelVersion, out: Path, state: TaskS
     paths = [out, out.with_suffix(".json"), out.with_suffix(".md")]
     _check_destination(out, paths)
     state.set_progress(0.0, f"Loading {version.label}")
-    model = modelfiles.load_model(project.file.blobs.get(version.model_sha256))
+    model = modelfiles.load_version(project.file.blobs, version)
     state.check_cancelled()
     state.set_progress(0.3, "Converting to ONNX and checking it against scikit-learn")
     attempt = compiled.attempt_onnx(project, version, model)
