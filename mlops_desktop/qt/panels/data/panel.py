@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from mlops_desktop.domain.dataset import DatasetVersion
+from mlops_desktop.domain.filenames import file_stem
 from mlops_desktop.qt.context import ProjectContext
 from mlops_desktop.qt.panels.base import Panel
 from mlops_desktop.qt.panels.data.details_view import DetailsView
@@ -289,7 +290,7 @@ class DataPanel(Panel):
     def export(self) -> None:
         if self.current is None:
             return
-        suggestion = f"{self.current.name}-{self.current.version}.csv"
+        suggestion = f"{file_stem(self.current.label)}.csv"
         path, _ = QFileDialog.getSaveFileName(
             self, f"Export {self.current.label}", suggestion, "CSV (*.csv);;Parquet (*.parquet)"
         )

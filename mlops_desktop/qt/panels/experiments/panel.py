@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from mlops_desktop.domain.errors import UserError
 from mlops_desktop.domain.experiment import ExperimentSpec, spec_differences
+from mlops_desktop.domain.filenames import file_stem
 from mlops_desktop.qt.context import ProjectContext
 from mlops_desktop.qt.panels.base import Panel
 from mlops_desktop.qt.panels.experiments.editor import ExperimentEditor
@@ -294,7 +295,7 @@ class ExperimentsPanel(Panel):
         if item is None:
             return
         path, _ = QFileDialog.getSaveFileName(
-            self, "Save experiment spec", f"{item.text()}.json", "Specs (*.json)"
+            self, "Save experiment spec", f"{file_stem(item.text())}.json", "Specs (*.json)"
         )
         if path:
             self.export_spec_file(item.text(), Path(path))

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mlops_desktop.domain.filenames import file_stem
 from mlops_desktop.qt.context import ProjectContext
 from mlops_desktop.services.exports import FORMATS, export_task
 
@@ -85,8 +86,7 @@ class ExportDialog(QDialog):
 
     def _suggestion(self) -> Path:
         _title, _description, suffix = FORMATS[self.fmt()]
-        stem = self.label.replace(":", "-").replace("@", "-")
-        return Path.home() / f"{stem}{suffix}"
+        return Path.home() / f"{file_stem(self.label)}{suffix}"
 
     def _format_changed(self) -> None:
         self.serialization_row.setVisible(self.fmt() == "mlflow")
