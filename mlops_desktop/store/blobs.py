@@ -38,7 +38,13 @@ def _encode(chunk: memoryview, compress: bool) -> tuple[str, memoryview | bytes]
 
 def _decode(codec: str, data: bytes) -> bytes:
     if codec == "zlib":
-        return zlib.decompress(data)
+        # No chunk was written larger than CHUNK_SIZE: one that unpacks to more is a
+        # crafted bomb meant to exhaust memory, refused before it does.
+        unpacker = zlib.decompressobj()
+        chunk = unpacker.decompress(data, CHUNK_SIZE)
+        if unpacker.unconsumed_tail or not unpacker.eof:
+            raise zlib.error("a part unpacks to more than any part mlops_desktop writes")
+        return chunk
     if codec == "raw":
         return data
     raise BlobCorruptError(f"A stored chunk uses an unknown codec {codec!r}.")

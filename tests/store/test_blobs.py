@@ -1,5 +1,6 @@
 import io
 import sqlite3
+import zlib
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -173,3 +174,17 @@ def test_fetched_chunks_are_verified_on_any_thread(project, store, small_chunks)
         assert results[0].result() == b"g" * 2500
         with pytest.raises(BlobCorruptError, match="does not match its hash"):
             results[1].result()
+
+
+def test_a_part_that_unpacks_to_far_more_than_any_part_written_is_refused(project, store):
+    sha = store.put(b"q" * 5000)
+    conn = project.file.conn
+    bomb = zlib.compress(bytes(blobs.CHUNK_SIZE * 8), 9)  # 32 MiB of zeros in 32 KiB
+    conn.execute(
+        "UPDATE blob_chunks SET codec = 'zlib', data = ? WHERE seq = 0 AND blob_id = "
+        "(SELECT id FROM blobs WHERE sha256 = ?)",
+        (bomb, sha),
+    )
+    with pytest.raises(BlobCorruptError, match="damaged part 1"):
+        store.get(sha)
+    assert "damaged part 1" in store.verify(sha)
