@@ -169,13 +169,15 @@ class WorkerPool:
         """Tick until no job is queued or running (or ``until()`` is true)."""
         from mlops_desktop.services.project import Project
 
-        while True:
-            self.tick()
-            with Project.open(self.project_path, read_only=True) as project:
+        # One connection held throughout: each tick's own open then finds the file
+        # already checked in this process, instead of reading every page again.
+        with Project.open(self.project_path, read_only=True) as project:
+            while True:
+                self.tick()
                 counts = project.file.jobs.counts()
                 paused = project.file.jobs.paused()
-            if until is not None and until():
-                break
-            if not counts.get(RUNNING) and (paused or not counts.get(QUEUED)) and self.idle():
-                break
-            self.wait(poll)
+                if until is not None and until():
+                    break
+                if not counts.get(RUNNING) and (paused or not counts.get(QUEUED)) and self.idle():
+                    break
+                self.wait(poll)
