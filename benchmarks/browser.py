@@ -306,17 +306,6 @@ def idle(panel) -> bool:
     )
 
 
-def quiet_qt() -> None:
-    """Drop the offscreen plugin's one warning per window resize; keep every other message."""
-    from PySide6.QtCore import qInstallMessageHandler
-
-    def handler(_mode, _context, message):
-        if "propagateSizeHints" not in message:
-            print(message, file=sys.stderr)
-
-    qInstallMessageHandler(handler)
-
-
 def measure(path: Path, versions: int, runs: int) -> dict[str, float]:
     from PySide6.QtCore import Qt, QTimer
     from PySide6.QtWidgets import QApplication, QMainWindow
@@ -329,7 +318,9 @@ def measure(path: Path, versions: int, runs: int) -> dict[str, float]:
     from mlops_desktop.qt.workers.tasks import TaskRunner
 
     r: dict[str, float] = {}
-    quiet_qt()
+    from mlops_desktop.qt.offscreen import quiet_offscreen_warnings
+
+    quiet_offscreen_warnings()
     app = QApplication.instance() or QApplication([])
 
     # The anchor, and browse() alone, on the same file, each with a warm cache.

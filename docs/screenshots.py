@@ -44,6 +44,7 @@ def settle(window, seconds: float = 1.0) -> None:
 def main(out: Path) -> None:
     from mlops_desktop.app import create_application
     from mlops_desktop.qt.main_window import MainWindow
+    from mlops_desktop.qt.offscreen import quiet_offscreen_warnings
     from mlops_desktop.qt.panels.models.compare_dialog import CompareDialog
     from mlops_desktop.services.demo import build_demo
 
@@ -53,6 +54,7 @@ def main(out: Path) -> None:
         demo = build_demo(Path(folder) / "Demo.mlops")
         queue_every_kind_of_job(demo)  # before any window: training imports a lot
         create_application()
+        quiet_offscreen_warnings()
         window = MainWindow()
         window.resize(*SIZE)
         window.show()

@@ -17,7 +17,7 @@ from mlops_desktop.domain.dataset import (
     check_name,
     name_from_file,
 )
-from mlops_desktop.domain.errors import CorruptProjectError, UserError
+from mlops_desktop.domain.errors import BlobCorruptError, CorruptProjectError, UserError
 from mlops_desktop.domain.profile import TableProfile, correlation, profile_columns
 from mlops_desktop.domain.tasks import SubTask, TaskState
 from mlops_desktop.services import tabular
@@ -81,11 +81,22 @@ class Datasets:
                 "restore it from a shared copy or a backup."
             )
         blobs = self._project.file.blobs
-        with _pool() as pool:
-            # The connection reads the parts one by one on this thread (map submits each as
-            # it is read); the pool checks and decodes the parts already read meanwhile.
-            fetched = (blobs.fetch(sha) for sha in version.parts)
-            return tabular.concat_parts(list(pool.map(_verified_part, fetched)))
+        try:
+            with _pool() as pool:
+                # The connection reads the parts one by one on this thread (map submits each
+                # as it is read); the pool checks and decodes the parts already read meanwhile.
+                fetched = (blobs.fetch(sha) for sha in version.parts)
+                table = tabular.concat_parts(list(pool.map(_verified_part, fetched)))
+        except BlobCorruptError as exc:
+            raise BlobCorruptError(f"{version.label} cannot be read. {exc}") from None
+        if (table.num_rows, table.num_columns) != (version.rows, version.columns):
+            # Each part matches its hash, so the version's own record is what was altered.
+            raise CorruptProjectError(
+                f"{version.label} is recorded as {version.rows:,} rows × {version.columns:,} "
+                f"columns but its stored data has {table.num_rows:,} × {table.num_columns:,}: "
+                "the project file is damaged; restore it from a shared copy or a backup."
+            )
+        return table
 
     def load_frame(self, ref: DatasetVersion | VersionRef | str) -> pd.DataFrame:
         return self.load_table(ref).to_pandas()

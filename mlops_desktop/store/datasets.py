@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from mlops_desktop.domain.dataset import ColumnSchema, DatasetVersion, SourceFile, VersionRef
 from mlops_desktop.domain.errors import UserError
 from mlops_desktop.store.clock import utc_now
+from mlops_desktop.store.counters import next_number
 from mlops_desktop.store.damage import DECODE_ERRORS, reads, undecodable
 from mlops_desktop.store.identity import current_actor
 
@@ -111,7 +112,7 @@ class DatasetRepository:
             "ON d.uuid = v.dataset_uuid WHERE d.name = ?",
             (name,),
         ).fetchone()
-        return (row[0] or 0) + 1
+        return next_number(row[0] or 0, f"version number of dataset {name!r}")
 
     def add(
         self,

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from mlops_desktop.domain.errors import UserError
 from mlops_desktop.domain.job import CANCELLED, DONE, FAILED, QUEUED, RUNNING, Job
 from mlops_desktop.store.clock import utc_now
+from mlops_desktop.store.counters import next_number
 from mlops_desktop.store.identity import current_actor
 
 if TYPE_CHECKING:
@@ -115,9 +116,10 @@ class JobRepository:
         retries: int = 0,
     ) -> Job:
         """Add a job at the end of its priority; call inside a transaction."""
-        number, position = self._conn.execute(
-            "SELECT coalesce(max(number), 0) + 1, coalesce(max(position), 0) + 1 FROM jobs"
+        last, position = self._conn.execute(
+            "SELECT coalesce(max(number), 0), coalesce(max(position), 0) + 1 FROM jobs"
         ).fetchone()
+        number = next_number(last, "job number")
         job_uuid = str(uuid.uuid4())
         self._conn.execute(
             "INSERT INTO jobs (uuid, number, experiment_uuid, experiment_name, spec, status, "

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from mlops_desktop.domain.errors import ProjectFileError
 from mlops_desktop.domain.project import MergeReport
 from mlops_desktop.domain.tasks import TaskState
+from mlops_desktop.store.counters import next_number
 
 if TYPE_CHECKING:
     from mlops_desktop.store.project_file import ProjectFile
@@ -213,7 +214,7 @@ class _Merge:
                 "SELECT last_version FROM main.models WHERE uuid = ?", (uuid,)
             ).fetchone()
             highest = max(highest or 0, last)
-        new = (highest or 0) + 1
+        new = next_number(highest or 0, f"version number of {owner!r}")
         self.notes.append(
             f"{owner}:{number} from {self.label} is {owner}:{new} here: the number was taken."
         )

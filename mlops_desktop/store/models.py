@@ -10,6 +10,7 @@ from mlops_desktop.domain.dataset import VersionRef
 from mlops_desktop.domain.errors import UserError
 from mlops_desktop.domain.model import ModelVersion
 from mlops_desktop.store.clock import utc_now
+from mlops_desktop.store.counters import next_number
 from mlops_desktop.store.damage import DECODE_ERRORS, reads, undecodable
 from mlops_desktop.store.identity import current_actor
 
@@ -222,11 +223,13 @@ class ModelRepository:
             )
         else:
             model_uuid = existing[0]
-        version = self._conn.execute(
-            "UPDATE models SET last_version = last_version + 1 WHERE uuid = ? "
-            "RETURNING last_version",
-            (model_uuid,),
-        ).fetchone()[0]
+        (last,) = self._conn.execute(
+            "SELECT last_version FROM models WHERE uuid = ?", (model_uuid,)
+        ).fetchone()
+        version = next_number(last, f"version number of model {name!r}")
+        self._conn.execute(
+            "UPDATE models SET last_version = ? WHERE uuid = ?", (version, model_uuid)
+        )
         version_uuid = str(uuid.uuid4())
         for key in ("spec", "params", "metrics", "signature", "environment"):
             fields[key] = json.dumps(fields[key])

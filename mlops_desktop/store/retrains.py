@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from mlops_desktop.domain.errors import UserError
 from mlops_desktop.domain.retraining import Retrain, Review
 from mlops_desktop.store.clock import utc_now
+from mlops_desktop.store.counters import next_number
 from mlops_desktop.store.identity import current_actor
 
 if TYPE_CHECKING:
@@ -55,9 +56,8 @@ class RetrainRepository:
         """Record a retrain (``data`` and ``trained_on`` as (uuid, label)); call in the
         transaction that queues its job."""
         retrain_uuid = str(uuid.uuid4())
-        (number,) = self._conn.execute(
-            "SELECT coalesce(max(number), 0) + 1 FROM retrains"
-        ).fetchone()
+        (last,) = self._conn.execute("SELECT coalesce(max(number), 0) FROM retrains").fetchone()
+        number = next_number(last, "retrain number")
         self._conn.execute(
             "INSERT INTO retrains (uuid, number, source_uuid, data_uuid, data_label, "
             "trained_on_uuid, trained_on_label, job_uuid, alias, reason, created_at, created_by) "
