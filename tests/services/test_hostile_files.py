@@ -83,16 +83,32 @@ def test_a_hostile_model_blob_is_refused_by_name_and_runs_nothing(
     assert not list(tmp_path.rglob("*.pwned"))
 
 
+def _tampered_forest() -> bytes:
+    from tests.services.test_modelfiles import _altered, _forest
+
+    pipeline, _ = _forest()
+    return _altered(pipeline, "left_child", 10**6)
+
+
 @pytest.mark.parametrize(("fmt", "name"), [("mlflow", "model"), ("onnx", "model.onnx")])
+@pytest.mark.parametrize(
+    ("payload", "says"),
+    [
+        (lambda: _skops_naming("posix.system"), "posix"),
+        # skops trusts the tree's arrays; MLflow would load them unchecked
+        (_tampered_forest, "child is outside the tree"),
+    ],
+    ids=["posix.system", "tampered-tree"],
+)
 def test_a_hostile_model_blob_is_not_exported_and_nothing_is_written(
-    demo_project, tmp_path, fmt, name
+    demo_project, tmp_path, fmt, name, payload, says
 ):
     path = tmp_path / "hostile.mlops"
     shutil.copy(demo_project, path)
-    label = _swap_model_blob(path, _skops_naming("posix.system"))
+    label = _swap_model_blob(path, payload())
     out = tmp_path / "out"
     out.mkdir()
-    refusal = f"Model version {label} cannot be used.*posix"
+    refusal = f"Model version {label} cannot be used.*{says}"
     with Project.open(path, read_only=True) as project, pytest.raises(UserError, match=refusal):
         export_version(project, label, fmt, out / name, quiet_state())
     assert list(out.iterdir()) == []

@@ -59,11 +59,11 @@ def export_mlflow(
 
     The folder has the ``sklearn`` and ``python_function`` flavours, the signature, an input
     example of real rows and pinned environments, so ``mlflow.pyfunc.load_model`` and
-    ``mlflow models serve`` take it as it is. "skops" copies the stored model file unchanged
-    (nothing is unpickled; MLflow 3.9 or newer); "cloudpickle" rebuilds the model here and
-    pickles it, for older MLflow, so it runs only where models may be loaded (a task in its
-    own process, never the GUI's). Our own transformers travel as source in ``code/``. A
-    failure or a cancel leaves nothing at ``out``.
+    ``mlflow models serve`` take it as it is. The model is rebuilt and checked first, as for
+    serving, so this runs only where models may be loaded (a task in its own process, never
+    the GUI's). "skops" then copies the stored model file unchanged (MLflow 3.9 or newer);
+    "cloudpickle" pickles the rebuilt model, for older MLflow. Our own transformers travel
+    as source in ``code/``. A failure or a cancel leaves nothing at ``out``.
     """
     if serialization not in SERIALIZATIONS:
         raise UserError(
@@ -76,12 +76,15 @@ def export_mlflow(
     data = project.file.blobs.get(version.model_sha256)
     try:
         trusted = _trusted_types(data)
+        # Rebuilt and checked as serving would (tree node arrays in bounds, and the like):
+        # MLflow checks none of it, so an export must not vouch for what we would refuse.
+        model = modelfiles.load_model(data)
     except UserError as exc:
         raise modelfiles.refused(version, exc) from None
     state.check_cancelled()
     staging = _staging_folder(out)
     try:
-        _write(project, version, data, trusted, serialization, staging, state)
+        _write(project, version, data, model, trusted, serialization, staging, state)
         state.check_cancelled()
         if out.exists():
             out.rmdir()  # empty, as checked; rmdir refuses if something arrived since
@@ -147,6 +150,7 @@ def _write(
     project: Project,
     version: ModelVersion,
     data: bytes,
+    model,
     trusted: list[str],
     serialization: str,
     root: Path,
@@ -157,7 +161,7 @@ def _write(
     if serialization == "skops":
         (root / model_file).write_bytes(data)
     else:
-        _write_pickle(data, root / model_file)
+        _write_pickle(model, root / model_file)
     state.check_cancelled()
     own = [name for name in trusted if name.startswith("mlops_desktop.")]
     if own:
@@ -202,10 +206,9 @@ def _mlmodel(version: ModelVersion, serialization: str, flavors: dict, signature
     }
 
 
-def _write_pickle(data: bytes, path: Path) -> None:
+def _write_pickle(model, path: Path) -> None:
     import cloudpickle
 
-    model = modelfiles.load_model(data)
     with path.open("wb") as file:
         # The default protocol, not cloudpickle's highest, so that older Pythons can read it.
         cloudpickle.dump(model, file, protocol=pickle.DEFAULT_PROTOCOL)
