@@ -3,7 +3,6 @@ function, is refused by name when the version is loaded, and nothing runs."""
 
 import pickle
 import shutil
-import sqlite3
 
 import pytest
 
@@ -12,6 +11,7 @@ from mlops_desktop.domain.tasks import quiet_state
 from mlops_desktop.services.exports import export_version
 from mlops_desktop.services.predictors import load_predictor
 from mlops_desktop.services.project import Project
+from tests.services.crafting import with_triggers_lifted
 
 
 class _RunsCode:
@@ -38,25 +38,21 @@ def _skops_naming(name: str) -> bytes:
 
 
 def _swap_model_blob(path, payload: bytes) -> str:
-    """Point the first model version at ``payload``, as a crafted file would, keeping the
-    schema (and so the immutability trigger) exactly as shipped."""
+    """Point the first model version at ``payload``, as a crafted file would."""
     with Project.open(path) as project:
         label = project.models.list()[0].label
         sha = project.file.blobs.put(payload)
-    conn = sqlite3.connect(path)
-    (trigger,) = conn.execute(
-        "SELECT sql FROM sqlite_master WHERE name = 'model_versions_are_immutable'"
-    ).fetchone()
     name, number = label.rsplit(":", 1)
-    with conn:
-        conn.execute("DROP TRIGGER model_versions_are_immutable")
-        conn.execute(
-            "UPDATE model_versions SET model_sha256 = ? WHERE version = ? AND model_uuid = "
-            "(SELECT uuid FROM models WHERE name = ?)",
-            (sha, int(number), name),
-        )
-        conn.execute(trigger)
-    conn.close()
+    with_triggers_lifted(
+        path,
+        [
+            (
+                "UPDATE model_versions SET model_sha256 = ? WHERE version = ? AND model_uuid = "
+                "(SELECT uuid FROM models WHERE name = ?)",
+                (sha, int(number), name),
+            )
+        ],
+    )
     return label
 
 

@@ -1,6 +1,7 @@
 """Names from a crafted file (SQL meta-characters, path separators, '..', quotes, emoji) are
 data: browsing, checking and exporting read them and never act on them."""
 
+import json
 import shutil
 import sqlite3
 
@@ -56,5 +57,58 @@ def test_hostile_names_are_browsed_checked_and_exported_as_plain_data(demo_proje
     assert all(
         p.parts[0] in ("exports", path.name) or p.name.startswith(path.name) for p in written
     )
+    assert not (tmp_path.parent / "outside").exists()
+    assert not (tmp_path / "evil.db").exists()
+
+
+#: Free-text fields a crafted file can fill (names and labels, notes, messages, authors).
+TEXT_FIELDS = {
+    "aliases": ["name", "set_by"],
+    "model_versions": ["notes", "experiment_name", "created_by"],
+    "jobs": ["experiment_name", "progress_message", "error", "created_by", "worker_id"],
+    "events": ["summary", "actor"],
+    "serving_sessions": ["served_as", "version_label", "engine_reason", "started_by"],
+    "dataset_versions": ["created_by"],
+}
+
+
+def test_hostile_text_in_every_other_field_is_shown_as_data(demo_project, tmp_path):
+    from click.testing import CliRunner
+
+    from mlops_desktop.cli import cli
+    from tests.services.crafting import with_triggers_lifted
+
+    path = tmp_path / "texts.mlops"
+    shutil.copy(demo_project, path)
+    statements = [
+        (f"UPDATE {table} SET {column} = ?", (f"{HOSTILE[n % 4]} {table}.{column}",))
+        for table, columns in TEXT_FIELDS.items()
+        for n, column in enumerate(columns)
+    ]
+    statements.append(("UPDATE model_versions SET tags = ?", (json.dumps(HOSTILE),)))
+    with_triggers_lifted(path, statements)
+    with Project.open(path, read_only=True) as project:
+        assert project.check().ok
+        aliases = project.models.aliases()
+        assert aliases
+        assert all(a.name.startswith(HOSTILE[0]) for a in aliases)
+        assert all(v.tags == HOSTILE for v in project.models.list())
+        assert any("DROP TABLE" in job.experiment_name for job in project.queue.jobs())
+        assert all("events.summary" in event.summary for event in project.history())
+        label = project.models.list()[0].label
+    runner, shown = CliRunner(), ""
+    for args in (
+        ["info", path],
+        ["data", "list", path],
+        ["models", "list", path],
+        ["models", "show", path, label],
+        ["queue", "list", path],
+        ["project", "check", path],
+    ):
+        result = runner.invoke(cli, [str(a) for a in args])
+        assert result.exit_code == 0, (args, result.output)
+        shown += result.output
+    assert "DROP TABLE" in shown
+    assert "../../outside" in shown
     assert not (tmp_path.parent / "outside").exists()
     assert not (tmp_path / "evil.db").exists()

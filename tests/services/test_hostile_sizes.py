@@ -11,22 +11,9 @@ import pytest
 from mlops_desktop.domain.errors import ProjectFileError, UserError
 from mlops_desktop.services.predictors import load_predictor
 from mlops_desktop.services.project import Project
+from tests.services.crafting import with_triggers_lifted
 
 BIG = 2**63 - 1  # SQLite's largest integer
-
-
-def _with_triggers_lifted(path, statements):
-    """Run ``statements`` as a crafted file's author would, the shipped schema kept."""
-    conn = sqlite3.connect(path)
-    triggers = conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'").fetchall()
-    with conn:
-        for name, _ in triggers:
-            conn.execute(f'DROP TRIGGER "{name}"')
-        for sql, params in statements:
-            conn.execute(sql, params)
-        for _, sql in triggers:
-            conn.execute(sql)
-    conn.close()
 
 
 @pytest.fixture
@@ -38,7 +25,7 @@ def absurd(demo_project, tmp_path):
         models = project.models.list()
         resized, recounted = data[0], data[1]
         model = models[0]
-    _with_triggers_lifted(
+    with_triggers_lifted(
         path,
         [
             (
