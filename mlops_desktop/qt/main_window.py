@@ -423,6 +423,7 @@ class MainWindow(QMainWindow):
                 self.settings.set_selection(project_uuid, spec.key, slot.panel.selection())
         self._deferred.clear()  # loads queued for this project's panels
         for slot in self.slots:
+            self.runner.abandon_within(slot)
             self.panel_stack.removeWidget(slot)
             slot.deleteLater()
         self.slots.clear()

@@ -70,6 +70,24 @@ def test_a_task_whose_owner_is_gone_is_cancelled_and_reaches_no_slot(qtbot):
     assert not runner.active()
 
 
+def test_a_result_already_queued_reaches_no_widget_inside_one_abandoned(qtbot):
+    from PySide6.QtWidgets import QWidget
+
+    runner = TaskRunner()
+    panel = QWidget()
+    label = QLabel(panel)  # the owner, inside the panel that is closing
+    handle = runner.start("Counting", tasks.busy_count, 10, owner=label)
+    shown = []
+    handle.succeeded.connect(lambda result: shown.append(result))
+    handle.finished.connect(lambda: shown.append("finished"))
+    time.sleep(0.5)  # done on its thread: the result waits in the event queue
+    runner.abandon_within(panel)
+    panel.deleteLater()
+    qtbot.waitUntil(lambda: not handle.running, timeout=5000)
+    assert shown == []
+    assert not runner.active()
+
+
 def test_a_task_can_run_in_a_child_process(qtbot):
     runner = TaskRunner()
     handle = runner.start("Counting", process_tasks.count_up, 20, in_process=True)

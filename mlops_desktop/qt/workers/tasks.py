@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from mlops_desktop.domain.errors import WRITES_REFUSED, Cancelled, UserError
@@ -51,6 +52,7 @@ class TaskHandle(QObject):
             on_partial_result=lambda value: self._posted.emit("partial", value)
         )
         self._shown: tuple[float | None, str] = self.control.latest
+        self._owner: QObject | None = None
         self._owner_gone = False
         self._posted.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
         self._poll = QTimer(self)
@@ -76,7 +78,17 @@ class TaskHandle(QObject):
         capture it: without this, a task finishing after its panel closed would call into
         deleted widgets.
         """
+        self._owner = owner
         owner.destroyed.connect(self._owner_destroyed)
+
+    def owned_within(self, root: QObject) -> bool:
+        """Whether this task's owner is ``root`` or one of its descendants."""
+        owner = self._owner
+        while owner is not None and shiboken6.isValid(owner):
+            if owner is root:
+                return True
+            owner = owner.parent()
+        return False
 
     def _owner_destroyed(self, *_args) -> None:
         self._owner_gone = True
@@ -162,6 +174,14 @@ class TaskRunner(QObject):
             handle.cancel()
         for thread in self._threads:
             thread.join(timeout=wait / max(len(self._threads), 1))
+
+    def abandon_within(self, root: QObject) -> None:
+        """Cancel and silence the tasks owned by ``root`` or by a widget inside it, before it
+        is deleted later: a result already queued would otherwise still reach it (a cleaning
+        saved as its project closes, telling a closed project it changed)."""
+        for handle in self._handles:
+            if handle.owned_within(root):
+                handle._owner_destroyed()
 
     def _forget(self, handle: TaskHandle) -> None:
         if handle in self._handles:
