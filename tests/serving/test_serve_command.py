@@ -4,9 +4,11 @@ import socket
 import subprocess
 import sys
 import warnings
+from pathlib import Path
 
 import pytest
 
+import mlops_desktop
 from mlops_desktop.services.project import Project
 from tests.serving.conftest import ServerProcess, free_port
 
@@ -66,13 +68,40 @@ def test_a_busy_port_names_the_next_free_one(served_project, tmp_path):
     assert suggested > port
 
 
-def test_a_model_with_an_untrusted_type_is_refused_at_start(served_project, tmp_path):
+def _untrusted_type() -> bytes:
     import skops.io as sio
 
+    return sio.dumps(warnings.WarningMessage("x", UserWarning, "f", 1))
+
+
+def _pickle_running_code() -> bytes:
+    import pickle
+
+    from tests.services.test_hostile_files import _RunsCode
+
+    return pickle.dumps(_RunsCode())
+
+
+def _tampered_tree() -> bytes:
+    from tests.services.test_hostile_files import _tampered_forest
+
+    return _tampered_forest()
+
+
+@pytest.mark.parametrize(
+    ("payload", "fragment"),
+    [
+        (_untrusted_type, "types that are not trusted"),
+        (_pickle_running_code, "damaged"),
+        (_tampered_tree, "child is outside the tree"),
+    ],
+    ids=["untrusted-type", "pickle", "tampered-tree"],
+)
+def test_a_hostile_model_is_refused_at_start(served_project, tmp_path, payload, fragment):
     copy = tmp_path / "hostile.mlops"
     with Project.open(served_project, read_only=True) as project:
         project.save_copy(copy)
-    hostile = sio.dumps(warnings.WarningMessage("x", UserWarning, "f", 1))
+    hostile = payload()
     with Project.open(copy) as project, project.file.transaction():
         good = project.models.get("flowers:1")
         fields = {
@@ -95,7 +124,10 @@ def test_a_model_with_an_untrusted_type_is_refused_at_start(served_project, tmp_
         fields["model_sha256"] = project.file.blobs.put(hostile)
         project.file.models.add("flowers", **fields)  # flowers:3, with a hostile model file
     result = serve(copy, "flowers:3", "--port", free_port(), home=tmp_path)
-    assert_user_error(result, "types that are not trusted")
+    assert_user_error(result, fragment)
+    assert "Model version flowers:3 cannot be used." in result.stderr
+    # The pickle's code would leave a file beside the program it ran in: it never ran.
+    assert not (Path(mlops_desktop.__file__).parent / "__main__.py.pwned").exists()
 
 
 def test_help_documents_every_option():
