@@ -20,6 +20,9 @@ from PySide6.QtCore import QCoreApplication, QObject, Signal
 
 log = logging.getLogger(__name__)
 
+#: The Qt libraries the background imports use (matplotlib's Qt backend needs all of them).
+QT_LIBRARIES = ("PySide6.QtWidgets", "PySide6.QtSvg")
+
 _loaded: dict[str, threading.Event] = {}
 _failed: dict[str, BaseException] = {}
 _lock = threading.Lock()
@@ -86,6 +89,11 @@ def start_import(name: str) -> threading.Event:
             event = _loaded[name] = threading.Event()
             _waiting.put(name)
             if _importer is None:
+                # Qt's own libraries load here, on the GUI thread: QtSvg initialising on the
+                # import thread (matplotlib's Qt backend asks for it) while the window ran
+                # crashed the process. Both take 2 ms once the window exists.
+                for library in QT_LIBRARIES:
+                    importlib.import_module(library)
                 _importer = threading.Thread(
                     target=_import_forever, daemon=True, name="background imports"
                 )
