@@ -36,9 +36,11 @@ def mutated(original: bytes, n: int, rng: random.Random) -> bytes:
     return bytes(data)
 
 
-def browse(path: Path) -> str:
-    """Open ``path`` and read everything the window shows: "read", or why it was refused."""
+def browse(path: Path, n: int = 0) -> str:
+    """Open ``path``, read everything the window shows and load model ``n`` (of those it
+    lists, in turn) as serving would: "read", or why it was refused."""
     from mlops_desktop.domain.errors import UserError
+    from mlops_desktop.services import modelfiles
     from mlops_desktop.services.project import Project
 
     try:
@@ -46,8 +48,11 @@ def browse(path: Path) -> str:
             for version in project.datasets.list():
                 project.datasets.load_frame(version)
                 project.datasets.profile(version)
-            for version in project.models.list():
+            models = project.models.list()
+            for version in models:
                 project.models.get(version.label)
+            if models:
+                modelfiles.load_version(project.file.blobs, models[n % len(models)])
             project.queue.jobs()
             project.history(50)
         return "read"
@@ -68,7 +73,7 @@ def child(source: Path, folder: Path, count: int, seed: int) -> dict:
         path = folder / f"mutated-{n}.mlops"
         path.write_bytes(mutated(original, n, rng))
         started = time.monotonic()
-        outcome = browse(path)
+        outcome = browse(path, n)
         slowest = max(slowest, time.monotonic() - started)
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
         for leftover in folder.glob(f"{path.name}*"):

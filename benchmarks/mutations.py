@@ -1,10 +1,10 @@
 """Thousands of randomly damaged copies of the demo project, each opened and browsed.
 
-Bit flips anywhere, truncations and broken headers, in turns; each copy is opened read-only
-and everything the window shows is read (datasets loaded whole, profiles, models, jobs,
-history). Prints how each ended (read, or the refusal's class), refusals that leaked as
-another exception (target 0), child processes that crashed (target 0) and the slowest
-copy (target: a few seconds).
+Bit flips anywhere, truncations and broken headers, in turns; each copy is opened read-only,
+everything the window shows is read (datasets loaded whole, profiles, models, jobs,
+history) and one of its models is loaded as serving loads it. Prints how each ended (read,
+or the refusal's class), refusals that leaked as another exception (target 0), child
+processes that crashed (target 0) and the slowest copy (target: a few seconds).
 
     python benchmarks/mutations.py [--files 3000] [--seed 0]
 """
