@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from mlops_desktop.domain.model import Alias, Promotion
 from mlops_desktop.store.clock import utc_now
+from mlops_desktop.store.damage import reads
 from mlops_desktop.store.identity import current_actor
 
 if TYPE_CHECKING:
@@ -72,12 +73,14 @@ class AliasRepository:
 
     # -- gates ----------------------------------------------------------------------------------
 
+    @reads("promotion gates")
     def gates(self, model_uuid: str, alias: str) -> list[str]:
         row = self._conn.execute(
             "SELECT gates FROM alias_gates WHERE model_uuid = ? AND alias = ?", (model_uuid, alias)
         ).fetchone()
         return json.loads(row[0]) if row else []
 
+    @reads("promotion gates")
     def all_gates(self, model_uuid: str) -> dict[str, list[str]]:
         rows = self._conn.execute(
             "SELECT alias, gates FROM alias_gates WHERE model_uuid = ? ORDER BY alias",
@@ -133,6 +136,7 @@ class AliasRepository:
         )
         return self.promotions(promotion_uuid=promotion_uuid)[0]
 
+    @reads("promotions")
     def promotions(
         self, model_uuid: str | None = None, promotion_uuid: str | None = None
     ) -> list[Promotion]:

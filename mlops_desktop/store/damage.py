@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import sqlite3
 from collections.abc import Callable
 
@@ -19,6 +20,23 @@ def undecodable(kind: str, key: object) -> CorruptProjectError:
         f"The stored {kind} {str(key)[:40]} is damaged, so it cannot be read: restore the "
         "project from a shared copy or a backup."
     )
+
+
+def decodes(kind: str) -> Callable:
+    """For a function that turns a stored row into an object: a row that no longer decodes
+    (bit rot, a crafted file) becomes a sentence naming it by its first column."""
+
+    def wrap(decode: Callable) -> Callable:
+        @functools.wraps(decode)
+        def decoding(row, *args, **kwargs):
+            try:
+                return decode(row, *args, **kwargs)
+            except DECODE_ERRORS:
+                raise undecodable(kind, row[0]) from None
+
+        return decoding
+
+    return wrap
 
 
 def is_corruption(exc: sqlite3.DatabaseError) -> bool:
@@ -42,8 +60,8 @@ def reads(what: str) -> Callable:
         def reading(*args, **kwargs):
             try:
                 return method(*args, **kwargs)
-            except sqlite3.DatabaseError as exc:
-                if not is_corruption(exc):
+            except (sqlite3.DatabaseError, json.JSONDecodeError) as exc:
+                if isinstance(exc, sqlite3.DatabaseError) and not is_corruption(exc):
                     raise
                 raise CorruptProjectError(
                     f"The project file is damaged where it keeps its {what} ({exc}): restore "

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from mlops_desktop.domain.errors import UserError
 from mlops_desktop.domain.model import Evaluation
 from mlops_desktop.store.clock import utc_now
+from mlops_desktop.store.damage import decodes
 from mlops_desktop.store.identity import current_actor
 
 if TYPE_CHECKING:
@@ -21,6 +22,7 @@ _COLUMNS = (
 _SELECT = f"SELECT {_COLUMNS} FROM evaluations"
 
 
+@decodes("evaluation")
 def _evaluation(row) -> Evaluation:
     values = list(row)
     values[4], values[6] = json.loads(values[4]), json.loads(values[6])

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from mlops_desktop.domain.project import Event
 from mlops_desktop.store.clock import utc_now
-from mlops_desktop.store.damage import reads
+from mlops_desktop.store.damage import decodes, reads
 from mlops_desktop.store.identity import current_actor
 
 if TYPE_CHECKING:
@@ -60,16 +60,18 @@ class EventLog:
         rows = self._project.conn.execute(
             f"SELECT {_COLUMNS} FROM events ORDER BY at DESC, id DESC LIMIT ?", (limit,)
         )
-        return [
-            Event(
-                uuid=r[0],
-                at=r[1],
-                actor=r[2],
-                action=r[3],
-                summary=r[4],
-                subject_kind=r[5],
-                subject_uuid=r[6],
-                details=json.loads(r[7]),
-            )
-            for r in rows
-        ]
+        return [_event(r) for r in rows]
+
+
+@decodes("history event")
+def _event(r) -> Event:
+    return Event(
+        uuid=r[0],
+        at=r[1],
+        actor=r[2],
+        action=r[3],
+        summary=r[4],
+        subject_kind=r[5],
+        subject_uuid=r[6],
+        details=json.loads(r[7]),
+    )

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from mlops_desktop.domain.errors import UserError
 from mlops_desktop.store.clock import utc_now
+from mlops_desktop.store.damage import decodes
 from mlops_desktop.store.identity import current_actor
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ class ExperimentRepository:
         self._project = project
 
     @staticmethod
+    @decodes("experiment")
     def _row(row) -> ExperimentRow:
         return ExperimentRow(row[0], row[1], json.loads(row[2]), *row[3:])
 

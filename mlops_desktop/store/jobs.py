@@ -11,6 +11,7 @@ from mlops_desktop.domain.errors import UserError
 from mlops_desktop.domain.job import CANCELLED, DONE, FAILED, QUEUED, RUNNING, Job
 from mlops_desktop.store.clock import utc_now
 from mlops_desktop.store.counters import next_number
+from mlops_desktop.store.damage import decodes
 from mlops_desktop.store.identity import current_actor
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ _ORDER = """
 """
 
 
+@decodes("job")
 def _job(row) -> Job:
     return Job(
         uuid=row[0],

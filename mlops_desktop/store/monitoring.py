@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from mlops_desktop.store.clock import utc_now
+from mlops_desktop.store.damage import reads
 
 if TYPE_CHECKING:
     from mlops_desktop.store.project_file import ProjectFile
@@ -50,6 +51,7 @@ class MonitoringRepository:
             (version_uuid, sha256, source, rows, utc_now()),
         )
 
+    @reads("drift thresholds")
     def thresholds(self) -> dict:
         """The thresholds set in the project (name -> value); the rest keep their defaults."""
         rows = self._conn.execute(

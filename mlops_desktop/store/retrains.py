@@ -10,6 +10,7 @@ from mlops_desktop.domain.errors import UserError
 from mlops_desktop.domain.retraining import Retrain, Review
 from mlops_desktop.store.clock import utc_now
 from mlops_desktop.store.counters import next_number
+from mlops_desktop.store.damage import decodes
 from mlops_desktop.store.identity import current_actor
 
 if TYPE_CHECKING:
@@ -30,6 +31,7 @@ _SELECT = """
 """
 
 
+@decodes("retraining")
 def _retrain(row) -> Retrain:
     values = list(row)
     values[-1] = None if values[-1] is None else Review.from_json(json.loads(values[-1]))

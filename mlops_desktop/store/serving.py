@@ -67,6 +67,7 @@ from mlops_desktop.domain.serving import (
 )
 from mlops_desktop.domain.signature import arrow_type
 from mlops_desktop.store.clock import utc_now
+from mlops_desktop.store.damage import reads
 from mlops_desktop.store.identity import current_actor
 
 if TYPE_CHECKING:
@@ -680,6 +681,7 @@ class ServingRepository:
         ).fetchone()
         return row is not None
 
+    @reads("model signatures")
     def signature(self, version_uuid: str) -> dict:
         row = self._conn.execute(
             "SELECT signature FROM model_versions WHERE uuid = ?", (version_uuid,)

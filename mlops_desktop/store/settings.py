@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from mlops_desktop.store.damage import reads
+
 if TYPE_CHECKING:
     from mlops_desktop.store.project_file import ProjectFile
 
@@ -13,6 +15,7 @@ class Settings:
     def __init__(self, project: ProjectFile):
         self._project = project
 
+    @reads("settings")
     def get(self, key: str, default: Any = None) -> Any:
         row = self._project.conn.execute(
             "SELECT value FROM settings WHERE key = ?", (key,)
@@ -27,6 +30,7 @@ class Settings:
             (key, json.dumps(value)),
         )
 
+    @reads("settings")
     def all(self) -> dict[str, Any]:
         rows = self._project.conn.execute("SELECT key, value FROM settings ORDER BY key")
         return {k: json.loads(v) for k, v in rows}
