@@ -10,7 +10,7 @@ from mlops_desktop.domain.dataset import ColumnSchema, DatasetVersion, SourceFil
 from mlops_desktop.domain.errors import UserError
 from mlops_desktop.store.clock import utc_now
 from mlops_desktop.store.counters import next_number
-from mlops_desktop.store.damage import DECODE_ERRORS, reads, undecodable
+from mlops_desktop.store.damage import decodes, reads
 from mlops_desktop.store.identity import current_actor
 
 if TYPE_CHECKING:
@@ -35,32 +35,8 @@ class DatasetRepository:
     def _conn(self):
         return self._project.conn
 
-    def _version(self, row, parts: tuple[str, ...] | None = None) -> DatasetVersion:
-        try:  # free unless it raises: this runs for every row of a browse
-            return self._decode(row, parts)
-        except DECODE_ERRORS:
-            raise undecodable("dataset version", row[0]) from None
-
-    def _decode(self, row, parts: tuple[str, ...] | None) -> DatasetVersion:
-        source = json.loads(row[14]) if row[14] else None
-        return DatasetVersion(
-            uuid=row[0],
-            dataset_uuid=row[1],
-            name=row[2],
-            version=row[3],
-            rows=row[4],
-            columns=row[5],
-            schema=tuple(ColumnSchema.from_json(c) for c in json.loads(row[6])),
-            parts=parts if parts is not None else self.parts(row[0]),
-            profile_sha256=row[7],
-            created_at=row[8],
-            created_by=row[9],
-            parent_uuid=row[10],
-            parent_label=f"{row[12]}:{row[11]}" if row[10] else None,
-            recipe=json.loads(row[13]),
-            source=SourceFile(**source) if source else None,
-            notes=json.loads(row[15]),
-        )
+    def _version(self, row) -> DatasetVersion:
+        return _decoded(row, self.parts(row[0]))
 
     def parts(self, version_uuid: str) -> tuple[str, ...]:
         rows = self._conn.execute(
@@ -166,3 +142,26 @@ class DatasetRepository:
             [(version_uuid, seq, n, sha) for seq, (sha, n) in enumerate(parts)],
         )
         return self.by_uuid(version_uuid)
+
+
+@decodes("dataset version")
+def _decoded(row, parts: tuple[str, ...]) -> DatasetVersion:
+    source = json.loads(row[14]) if row[14] else None
+    return DatasetVersion(
+        uuid=row[0],
+        dataset_uuid=row[1],
+        name=row[2],
+        version=row[3],
+        rows=row[4],
+        columns=row[5],
+        schema=tuple(ColumnSchema.from_json(c) for c in json.loads(row[6])),
+        parts=parts,
+        profile_sha256=row[7],
+        created_at=row[8],
+        created_by=row[9],
+        parent_uuid=row[10],
+        parent_label=f"{row[12]}:{row[11]}" if row[10] else None,
+        recipe=json.loads(row[13]),
+        source=SourceFile(**source) if source else None,
+        notes=json.loads(row[15]),
+    )

@@ -11,7 +11,7 @@ from mlops_desktop.domain.errors import UserError
 from mlops_desktop.domain.model import ModelVersion
 from mlops_desktop.store.clock import utc_now
 from mlops_desktop.store.counters import next_number
-from mlops_desktop.store.damage import DECODE_ERRORS, reads, undecodable
+from mlops_desktop.store.damage import decodes, reads
 from mlops_desktop.store.identity import current_actor
 
 if TYPE_CHECKING:
@@ -74,14 +74,8 @@ _BROWSE = """
 _BROWSE_CHUNK = 256
 
 
+@decodes("model version")
 def _version(row) -> ModelVersion:
-    try:  # free unless it raises: this runs for every row of a browse
-        return _decode(row)
-    except DECODE_ERRORS:
-        raise undecodable("model version", row[0]) from None
-
-
-def _decode(row) -> ModelVersion:
     values = [json.loads(v) if i in _JSON else v for i, v in enumerate(row)]
     return ModelVersion(
         uuid=values[0],
