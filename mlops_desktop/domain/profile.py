@@ -1,9 +1,9 @@
 """Column profiles of a table: types, missing values, distributions and correlations.
 
-Each column's distinct values are counted in one pass (by hashing, or for numbers with many
-distinct values by sorting); its statistics, quartiles and histogram then come from the
-distinct values weighted by their counts, which is exact and far cheaper than passing over
-millions of rows again.
+Each column's distinct values are counted in one pass: numbers on a narrow decimal grid by
+their place on it, other values by hashing, numbers with many distinct values by sorting.
+Its statistics, quartiles and histogram then come from the distinct values weighted by their
+counts, which is exact and far cheaper than passing over millions of rows again.
 Profiles are kept as plain JSON with the dataset version, so the GUI redraws charts from
 stored numbers instead of data.
 """
@@ -32,6 +32,12 @@ CORRELATION_COLUMNS = 30
 #: past which sorting counts them faster than hashing.
 DISTINCT_SAMPLE = 16_384
 HASH_MAX_DISTINCT = 150_000
+#: Numbers written with at most this many decimals are counted by their place on that grid,
+#: when it spans at most GRID_BINS_PER_ROW places per row (or GRID_MIN_BINS).
+GRID_MAX_DECIMALS = 6
+GRID_BINS_PER_ROW = 4
+GRID_MIN_BINS = 1 << 16
+GRID_SAMPLE = 4096
 
 
 def _finite(value) -> float | None:
@@ -171,7 +177,11 @@ def _weighted_quantiles(values: np.ndarray, counts: np.ndarray, qs) -> list[floa
         low, high = int(np.floor(position)), int(np.ceil(position))
         v_low = values[np.searchsorted(cumulative, low, side="right")]
         v_high = values[np.searchsorted(cumulative, high, side="right")]
-        result.append(_finite(v_low + (v_high - v_low) * (position - low)))
+        if v_low == v_high:  # also two equal infinities, whose difference is NaN
+            result.append(_finite(v_low))
+            continue
+        with np.errstate(invalid="ignore"):
+            result.append(_finite(v_low + (v_high - v_low) * (position - low)))
     return result
 
 
@@ -196,7 +206,10 @@ def _number_counts(array: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
     thousand distinct values, 60 ms with two hundred thousand and 220 ms with a million, while
     sorting them all takes 60 to 80 ms throughout.
     The repeats in a sample estimate the number of distinct values; the distinct values come
-    back in order either way."""
+    back in order either way. Numbers on a narrow decimal grid skip both (see _grid_counts)."""
+    counted = _grid_counts(array)
+    if counted is not None:
+        return counted
     if _estimated_distinct(array) > HASH_MAX_DISTINCT:
         return _sorted_counts(array)
     counted = pc.value_counts(array)
@@ -209,7 +222,72 @@ def _number_counts(array: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
     # numpy sorts these in a quarter of the time Arrow's sort_indices takes.
     numbers = values.to_numpy()
     order = np.argsort(numbers)
-    return pa.array(numbers[order], type=array.type), counts[order]
+    numbers, counts = numbers[order], counts[order]
+    if pa.types.is_floating(array.type) and np.count_nonzero(numbers == 0) > 1:
+        # Hashing tells -0.0 from 0.0 by their bits; they are one number, as sorting finds.
+        starts = np.flatnonzero(np.concatenate(([True], numbers[1:] != numbers[:-1])))
+        numbers, counts = numbers[starts] + 0.0, np.add.reduceat(counts, starts)
+    return pa.array(numbers, type=array.type), counts
+
+
+def _grid_counts(array: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray] | None:
+    """Counts of numbers that all lie on a grid of 10**-d (integers, or text written with up
+    to GRID_MAX_DECIMALS decimals) over a span not much longer than the column: each number's
+    place on the grid is counted with one bincount, 10 to 15 ms for a million numbers against
+    25 to 60 ms for hashing or sorting them. None for other numbers (or infinities).
+
+    A number x sits on the grid when rint(x * 10**d) / 10**d == x exactly; the division is
+    correctly rounded, so the place k gives back x itself and distinct numbers have distinct
+    places."""
+    if pa.types.is_integer(array.type):
+        numbers = pc.drop_null(array).to_numpy()
+        if numbers.dtype == np.uint64 and len(numbers) and numbers.max() >= 2**63:
+            return None
+        places, scale = numbers.astype(np.int64, copy=False), None
+    elif pa.types.is_float64(array.type):
+        numbers = array.to_numpy()  # nulls become NaN, which is missing too
+        missing = np.isnan(numbers)
+        if missing.any():
+            numbers = numbers[~missing]
+        scale = _grid_scale(numbers)
+        if scale is None:
+            return None
+        # In place, to keep to two temporary copies of the column.
+        scaled = np.multiply(numbers, scale)
+        np.rint(scaled, out=scaled)
+        back = np.divide(scaled, scale)
+        if not np.array_equal(back, numbers):
+            return None
+        del back
+        # Past 2**53 a float no longer holds every integer: not a grid any more.
+        if len(scaled) and max(-scaled.min(), scaled.max()) >= 2**53:  # also infinities
+            return None
+        places = scaled.astype(np.int64)
+    else:
+        return None
+    if not len(places):
+        return pa.array([], type=array.type), np.zeros(0, dtype=np.int64)
+    low, high = int(places.min()), int(places.max())
+    if high - low >= max(GRID_BINS_PER_ROW * len(places), GRID_MIN_BINS):
+        return None
+    counts = np.bincount(places - low)
+    present = np.flatnonzero(counts)
+    if scale is None:
+        values = pa.array(present + low).cast(array.type)
+    else:
+        values = pa.array((present + low) / scale, type=array.type)
+    return values, counts[present]
+
+
+def _grid_scale(numbers: np.ndarray) -> float | None:
+    """10**d for the fewest decimals d that a sample of the numbers is written with."""
+    sample = numbers[:: max(1, len(numbers) // GRID_SAMPLE)]
+    for decimals in range(GRID_MAX_DECIMALS + 1):
+        scale = 10.0**decimals
+        with np.errstate(invalid="ignore", over="ignore"):
+            if np.array_equal(np.rint(sample * scale) / scale, sample):
+                return scale
+    return None
 
 
 def _estimated_distinct(array: pa.ChunkedArray) -> float:
@@ -236,7 +314,9 @@ def _sorted_counts(array: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
         return pa.array(numbers, type=array.type), np.zeros(0, dtype=np.int64)
     starts = np.flatnonzero(np.concatenate(([True], numbers[1:] != numbers[:-1])))
     counts = np.diff(np.append(starts, len(numbers)))
-    return pa.array(numbers[starts], type=array.type), counts
+    # + 0.0 makes a -0.0 that sorted first 0.0, as the other ways of counting give it.
+    distinct = numbers[starts] + 0 if numbers.dtype.kind == "f" else numbers[starts]
+    return pa.array(distinct, type=array.type), counts
 
 
 def _category_counts(array: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
@@ -276,8 +356,10 @@ def profile_column(name: str, array: pa.ChunkedArray) -> ColumnProfile:
         finite = np.isfinite(numbers)
         low = float(numbers[finite].min()) if finite.any() else None
         high = float(numbers[finite].max()) if finite.any() else None
-        mean = float((numbers * counts).sum() / count)
-        spread = (counts * (numbers - mean) ** 2).sum() / (count - 1) if count > 1 else None
+        # Infinities of both signs make the mean NaN, which is stored as no mean.
+        with np.errstate(invalid="ignore", over="ignore"):
+            mean = float((numbers * counts).sum() / count)
+            spread = (counts * (numbers - mean) ** 2).sum() / (count - 1) if count > 1 else None
         q25, q50, q75 = _weighted_quantiles(numbers, counts, (0.25, 0.5, 0.75))
         profile.stats = {
             "min": _finite(low),

@@ -82,24 +82,77 @@ def test_whole_numbers_are_counted_exactly_and_missing_ones_apart():
     assert (empty.count, empty.unique) == (0, 0)
 
 
+def _counted_three_ways(monkeypatch, array):
+    """The profile by grid, by hashing and by sorting (each forced in turn)."""
+    monkeypatch.setattr(profiling, "HASH_MAX_DISTINCT", math.inf)
+    gridded = profiling.profile_column("x", array)
+    monkeypatch.setattr(profiling, "GRID_MAX_DECIMALS", -1)
+    monkeypatch.setattr(profiling, "GRID_BINS_PER_ROW", 0)
+    monkeypatch.setattr(profiling, "GRID_MIN_BINS", 0)
+    hashed = profiling.profile_column("x", array)
+    monkeypatch.setattr(profiling, "HASH_MAX_DISTINCT", -1)
+    sorted_ = profiling.profile_column("x", array)
+    return gridded, hashed, sorted_
+
+
 @pytest.mark.parametrize("arrow_type", [pa.float64(), pa.int64()])
-def test_hashing_and_sorting_count_numbers_alike(monkeypatch, arrow_type):
-    # Enough rows for the sample to decide; nulls, NaN and repeats on both paths.
+@pytest.mark.parametrize("decimals", [0, 2])
+def test_grid_hashing_and_sorting_count_numbers_alike(monkeypatch, arrow_type, decimals):
+    # Enough rows for the sample to decide; nulls, NaN and repeats on every path.
     rng = np.random.default_rng(3)
     values = rng.integers(-50, 50, 40_000).astype(float)
     values[::97] = np.nan
     mask = rng.random(40_000) < 0.05
     if arrow_type == pa.int64():
         values = np.nan_to_num(values).astype(np.int64)
+    else:
+        values = values / 10**decimals
     array = pa.chunked_array(
         [
             pa.array(values[:25_000], mask=mask[:25_000], type=arrow_type),
             pa.array(values[25_000:], mask=mask[25_000:], type=arrow_type),
         ]
     )
-    monkeypatch.setattr(profiling, "HASH_MAX_DISTINCT", math.inf)
-    hashed = profiling.profile_column("x", array)
-    monkeypatch.setattr(profiling, "HASH_MAX_DISTINCT", -1)
-    sorted_ = profiling.profile_column("x", array)
-    assert hashed == sorted_
+    assert profiling._grid_counts(array) is not None
+    gridded, hashed, sorted_ = _counted_three_ways(monkeypatch, array)
+    assert gridded == hashed == sorted_
     assert hashed.unique == len(np.unique(values[~mask & ~np.isnan(values.astype(float))]))
+
+
+SIGNED_ZEROS = [-0.0, 0.0, 1.25, -1.25] * 100
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        # The sample is on a grid of hundredths; one value past it is not.
+        [round(i * 0.01, 2) for i in range(20_000)] + [0.123456789],
+        [1.5, float("inf"), 2.5, float("-inf")] * 5_000,
+        [2.0**60 + 2048 * i for i in range(1000)],  # integral floats past 2**53
+        [0.0, 1e9] * 1000,  # far too wide a grid for the rows
+        SIGNED_ZEROS,  # on a grid, and one number twice: a hash tells them apart
+    ],
+    ids=["off-grid", "infinities", "huge", "wide", "signed-zero"],
+)
+def test_numbers_off_any_narrow_grid_are_counted_the_other_ways(monkeypatch, values):
+    array = pa.chunked_array([pa.array(values, type=pa.float64())])
+    assert (profiling._grid_counts(array) is not None) == (values is SIGNED_ZEROS)
+    gridded, hashed, sorted_ = _counted_three_ways(monkeypatch, array)
+    assert gridded == hashed == sorted_
+    assert gridded.unique == len(set(values))
+
+
+@pytest.mark.parametrize(
+    "array",
+    [
+        pa.array([-128, 127, 0, -128, None], type=pa.int8()),
+        pa.array([0, 2**64 - 1, 5], type=pa.uint64()),
+        pa.array([2**62, -(2**62), 3], type=pa.int64()),
+        pa.array([7, 250, 7], type=pa.uint8()),
+    ],
+    ids=["int8-extremes", "uint64-top", "int64-wide", "uint8"],
+)
+def test_integers_of_every_width_are_counted_exactly(monkeypatch, array):
+    gridded, hashed, sorted_ = _counted_three_ways(monkeypatch, pa.chunked_array([array]))
+    assert gridded == hashed == sorted_
+    assert gridded.unique == len({v for v in array.to_pylist() if v is not None})
