@@ -188,7 +188,7 @@ def _weighted_quantiles(values: np.ndarray, counts: np.ndarray, qs) -> list[floa
 def _distinct_counts(array: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
     """The distinct values (not null, not NaN) and how often each occurs."""
     if pa.types.is_dictionary(array.type):
-        return _category_counts(array)
+        return _category_counts(array.unify_dictionaries())
     if pa.types.is_integer(array.type) or pa.types.is_floating(array.type):
         return _number_counts(array)
     counted = pc.value_counts(array)  # one hashing pass
@@ -319,13 +319,12 @@ def _sorted_counts(array: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
     return pa.array(distinct, type=array.type), counts
 
 
-def _category_counts(array: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
-    """Every category, used or not, and how often each occurs."""
-    encoded = pc.dictionary_encode(array)
+def _category_counts(encoded: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
+    """Every entry of a dictionary column (one dictionary for all chunks), used or not, and
+    how often each occurs."""
     if encoded.num_chunks == 0:
-        return pa.array([], type=array.type), np.zeros(0, dtype=np.int64)
-    # Every chunk of a chunked dictionary_encode shares the final, unified dictionary.
-    dictionary = encoded.chunks[-1].dictionary
+        return pa.array([], type=encoded.type.value_type), np.zeros(0, dtype=np.int64)
+    dictionary = encoded.chunks[0].dictionary
     indices = pa.chunked_array([c.indices for c in encoded.chunks])
     if indices.null_count:
         # Nulls get a bin of their own past the end, which is then dropped.
@@ -334,11 +333,24 @@ def _category_counts(array: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
     return dictionary, counts[: len(dictionary)]
 
 
-def profile_column(name: str, array: pa.ChunkedArray) -> ColumnProfile:
-    """Everything about one column, derived from its distinct values and their counts."""
+def dictionary_encoded(array: pa.ChunkedArray) -> pa.ChunkedArray | None:
+    """A text column as a dictionary shared by its chunks: hashed once, it is both counted
+    for the profile and handed to the Parquet writer, which then writes its indices instead
+    of hashing every value again. None for other columns."""
+    if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
+        return None
+    # A chunked dictionary_encode gives every chunk the final, unified dictionary.
+    return pc.dictionary_encode(array)
+
+
+def profile_column(
+    name: str, array: pa.ChunkedArray, encoded: pa.ChunkedArray | None = None
+) -> ColumnProfile:
+    """Everything about one column, derived from its distinct values and their counts;
+    ``encoded`` is the column as ``dictionary_encoded`` gave it, if it was."""
     rows = len(array)
     arrow_type = array.type
-    values, counts = _distinct_counts(array)
+    values, counts = _distinct_counts(array) if encoded is None else _category_counts(encoded)
     count, distinct = int(counts.sum()), len(values)
     is_string = pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type)
     mean_length = 0.0
@@ -410,19 +422,25 @@ def correlation(table: pa.Table, columns: list[ColumnProfile], seed: int = 0) ->
 
 def profile_columns(
     table: pa.Table, state: TaskState | None = None, map_fn=map
-) -> list[ColumnProfile]:
-    """Profile every column; ``map_fn`` may be a thread pool's ``map`` (Arrow's kernels
-    release the GIL, so columns profile in parallel)."""
+) -> tuple[list[ColumnProfile], dict[str, pa.ChunkedArray]]:
+    """Profile every column, and return its text columns dictionary-encoded too (by name);
+    ``map_fn`` may be a thread pool's ``map`` (Arrow's kernels release the GIL, so columns
+    profile in parallel)."""
 
-    def one(i: int) -> ColumnProfile:
+    def one(i: int) -> tuple[ColumnProfile, pa.ChunkedArray | None]:
         if state is not None:
             state.check_cancelled()
-        return profile_column(table.column_names[i], table.column(i))
+        array = table.column(i)
+        encoded = dictionary_encoded(array)
+        return profile_column(table.column_names[i], array, encoded), encoded
 
-    return list(map_fn(one, range(table.num_columns)))
+    profiled = list(map_fn(one, range(table.num_columns)))
+    columns = [column for column, _ in profiled]
+    encodings = {column.name: encoded for column, encoded in profiled if encoded is not None}
+    return columns, encodings
 
 
 def profile_table(table: pa.Table, state: TaskState | None = None, map_fn=map) -> TableProfile:
     """The columns' profiles and their correlation."""
-    columns = profile_columns(table, state, map_fn)
+    columns, _ = profile_columns(table, state, map_fn)
     return TableProfile(table.num_rows, columns, correlation(table, columns))

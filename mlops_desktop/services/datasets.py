@@ -132,11 +132,16 @@ class Datasets:
         with _pool() as pool:
             # Arrow's kernels and the Parquet writer release the GIL, so the pool keeps every
             # core busy; parts are stored as they come while the others are still encoding.
-            columns = profile_columns(table, state, pool.map)
+            columns, encodings = profile_columns(table, state, pool.map)
             dictionary = tabular.dictionary_columns(columns)
+            # Text columns go to the writer already encoded by the profile, so it writes their
+            # indices instead of hashing every value a second time.
+            stored = tabular.with_encoded_text(
+                table, {name: encodings[name] for name in dictionary if name in encodings}
+            )
             slices = tabular.part_slices(table.num_rows)
             encoding = deque(
-                pool.submit(_encoded_part, table.slice(*piece), dictionary) for piece in slices
+                pool.submit(_encoded_part, stored.slice(*piece), dictionary) for piece in slices
             )
             if state is not None:
                 state.check_cancelled()

@@ -21,6 +21,8 @@ PART_ROWS = 1 << 17
 #: half the time (measured on the import benchmark's parts): reopening a version waits on it.
 CODEC = "lz4"
 DICTIONARY_MAX_DISTINCT = 1 << 15
+#: Field metadata of a text column stored from the profile's dictionary encoding.
+_ENCODED_TEXT = b"mlops_desktop.encoded_text"
 
 
 def normalise(table: pa.Table) -> tuple[pa.Table, list[str]]:
@@ -99,10 +101,23 @@ def decode_part(data) -> pa.Table:
     metadata = pq.read_metadata(source)
     texts = _dictionary_text_columns(metadata)
     table = pq.ParquetFile(source, metadata=metadata, read_dictionary=texts).read()
-    for name in texts:
+    for i, field in enumerate(table.schema):
+        if field.metadata and _ENCODED_TEXT in field.metadata:
+            rest = {k: v for k, v in field.metadata.items() if k != _ENCODED_TEXT}
+            plain = field.with_type(field.type.value_type).with_metadata(rest or None)
+            table = table.set_column(i, plain, table.column(i).cast(plain.type))
+    return table
+
+
+def with_encoded_text(table: pa.Table, encoded: dict[str, pa.ChunkedArray]) -> pa.Table:
+    """``table`` with the named text columns swapped for the same values dictionary-encoded,
+    marked so that ``decode_part`` reads them back as text (a column that was a dictionary,
+    such as a pandas category, stays one)."""
+    for name, array in encoded.items():
         i = table.schema.get_field_index(name)
         field = table.schema.field(i)
-        table = table.set_column(i, field.with_type(pa.string()), table.column(i).cast(pa.string()))
+        marked = {**(field.metadata or {}), _ENCODED_TEXT: b"1"}
+        table = table.set_column(i, field.with_type(array.type).with_metadata(marked), array)
     return table
 
 

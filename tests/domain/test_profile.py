@@ -1,3 +1,4 @@
+import dataclasses
 import math
 
 import numpy as np
@@ -40,6 +41,22 @@ def test_kinds_are_inferred():
     }
     assert profile.column("c").top == [["a", 3], ["b", 1]]
     assert profile.column("d").stats["min"].startswith("2024-01-01")
+
+
+def test_text_profiles_alike_plain_encoded_or_as_a_dictionary_per_chunk():
+    chunks = [["b", None, "a", "b"], [], ["c", "b", None]]
+    plain = pa.chunked_array(chunks, type=pa.string())
+    encoded = profiling.dictionary_encoded(plain)
+    # Read back from Parquet, each chunk may bring a dictionary of its own.
+    own = pa.chunked_array([pa.array(c, type=pa.string()).dictionary_encode() for c in chunks])
+    expected = profile_column("s", plain)
+    assert expected.top == [["b", 3], ["a", 1], ["c", 1]]
+    assert expected.missing == 2
+    assert profile_column("s", plain, encoded) == expected
+    from_dictionary = profile_column("s", own)
+    assert from_dictionary.type.startswith("dictionary")
+    assert dataclasses.replace(from_dictionary, type="string") == expected
+    assert profiling.dictionary_encoded(pa.chunked_array([[1, 2]])) is None
 
 
 def test_correlation_covers_numeric_columns_only():

@@ -68,7 +68,17 @@ def test_large_tables_are_split_in_parts_and_reassembled(project, monkeypatch):
 def test_text_reads_back_the_same_whether_stored_with_a_dictionary_or_not(project, monkeypatch):
     monkeypatch.setattr(tabular, "PART_ROWS", 1000)
     few = [None if i % 5 == 0 else f"k{i % 3}" for i in range(2500)]  # a dictionary pays
-    table = pa.table({"few": few, "many": [f"row {i}" for i in range(2500)], "n": range(2500)})
+    categories = pa.array([f"c{i % 4}" for i in range(2500)]).dictionary_encode()
+    table = pa.table(
+        {
+            "few": few,
+            "many": [f"row {i}" for i in range(2500)],
+            "n": range(2500),
+            "category": categories,  # a pandas category, say: it stays a dictionary
+        }
+    )
+    noted = table.schema.field("few").with_metadata({b"unit": b"kg"})
+    table = table.set_column(0, noted, table.column(0))
     version = project.datasets.save_table(table, "texts")
     loaded = project.datasets.load_table(version)
     assert loaded.schema == table.schema

@@ -233,8 +233,9 @@ def test_a_dask_cluster_gives_the_same_results_as_a_local_run(iris):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             run_queue(iris)
+    job = iris.queue.job(2)
+    assert job.status == "done", job.error
     local, remote = iris.file.models.get("m:1"), iris.file.models.get("m:2")
-    assert iris.queue.job(2).status == "done"
     assert local.metrics == remote.metrics
 
 
