@@ -52,6 +52,25 @@ def test_import_list_clean_diff_export(cli_project, tmp_path):
     assert out.read_text().splitlines()[2] == '"B",0'
 
 
+def test_diff_names_a_column_made_a_category_as_such(cli_project, tmp_path):
+    csv = tmp_path / "shops.csv"
+    csv.write_text("store,litres\nA,1\nB,2\nA,3\n")
+    run("data", "import", cli_project, csv, check_exit=0)
+    recipe = tmp_path / "recipe.json"
+    recipe.write_text(
+        json.dumps({"steps": [{"step": "change_type", "column": "store", "to": "category"}]})
+    )
+    run("data", "clean", cli_project, "shops", recipe, check_exit=0)
+    text = run("data", "diff", cli_project, "shops:1", "shops:2", check_exit=0).stdout
+    assert "store: type string -> category of string" in text
+    as_json = json.loads(
+        run("data", "diff", cli_project, "shops:1", "shops:2", "--json", check_exit=0).stdout
+    )
+    [[column, _, stored]] = as_json["type_changes"]
+    assert column == "store"
+    assert stored.startswith("dictionary<")  # the JSON keeps Arrow's own name
+
+
 def test_import_overrides_and_sklearn(cli_project, tmp_path):
     tsv = tmp_path / "t.txt"
     tsv.write_text("a|b\n1|2\n")

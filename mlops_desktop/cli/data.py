@@ -162,6 +162,7 @@ def data_export_command(project: Path, dataset: str, out: Path, as_json: bool) -
 @json_option
 def data_diff_command(project: Path, a: str, b: str, as_json: bool) -> None:
     """Compare two dataset versions: rows and columns added or removed, statistics."""
+    from mlops_desktop.domain.dataset import type_label
     from mlops_desktop.services.project import Project
 
     with Project.open(existing_project(project), read_only=True) as opened:
@@ -174,5 +175,7 @@ def data_diff_command(project: Path, a: str, b: str, as_json: bool) -> None:
         lines.append(f"  columns added: {', '.join(result.columns_added)}")
     if result.columns_removed:
         lines.append(f"  columns removed: {', '.join(result.columns_removed)}")
-    lines += [f"  {c}: type {ta} -> {tb}" for c, ta, tb in result.type_changes]
+    lines += [
+        f"  {c}: type {type_label(ta)} -> {type_label(tb)}" for c, ta, tb in result.type_changes
+    ]
     emit(as_json, result.to_json(), "\n".join(lines))

@@ -59,6 +59,21 @@ class VersionRef:
         return self.name if self.version is None else f"{self.name}:{self.version}"
 
 
+#: Arrow's name of a dictionary type, which pandas and most users call a category.
+_DICTIONARY_TYPE = re.compile(r"dictionary<values=(.+), indices=\w+, ordered=([01])>")
+
+
+def type_label(arrow_type: str) -> str:
+    """An Arrow type name as the panels and the command line show it: a dictionary becomes
+    ``category of string``, other names stay. The width of its indices, and whether its
+    values have 32- or 64-bit offsets (pandas gives either), are storage details."""
+    match = _DICTIONARY_TYPE.fullmatch(arrow_type)
+    if match is None:
+        return arrow_type
+    values, ordered = match.groups()
+    return f"{'ordered ' if ordered == '1' else ''}category of {values.removeprefix('large_')}"
+
+
 @dataclass(frozen=True)
 class ColumnSchema:
     name: str

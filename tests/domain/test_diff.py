@@ -1,6 +1,7 @@
 import pandas as pd
 import pyarrow as pa
 
+from mlops_desktop.domain.dataset import type_label
 from mlops_desktop.domain.diff import diff
 from mlops_desktop.domain.profile import profile_table
 
@@ -33,3 +34,24 @@ def test_a_type_change_is_listed_and_equal_looking_rows_still_match():
 def test_identical_versions():
     a, pa_ = _both(pd.DataFrame({"k": [1, 2]}))
     assert diff("t:1", a, pa_, "t:1", a, pa_).identical
+
+
+def test_type_labels_name_a_dictionary_a_category_and_leave_other_types_alone():
+    assert type_label(str(pa.dictionary(pa.int8(), pa.string()))) == "category of string"
+    ordered = pa.dictionary(pa.int32(), pa.large_string(), ordered=True)
+    assert type_label(str(ordered)) == "ordered category of string"
+    assert type_label(str(pa.dictionary(pa.int16(), pa.timestamp("ms")))) == (
+        "category of timestamp[ms]"
+    )
+    for plain in (pa.int64(), pa.string(), pa.timestamp("ms", tz="UTC"), pa.list_(pa.string())):
+        assert type_label(str(plain)) == str(plain)
+
+
+def test_a_change_to_a_category_is_listed_with_its_arrow_type():
+    a, pa_ = _both(pd.DataFrame({"k": ["x", "y"]}))
+    b, pb = _both(pd.DataFrame({"k": pd.Categorical(["x", "y"])}))
+    [(column, old, new)] = diff("t:1", a, pa_, "t:2", b, pb).type_changes
+    assert column == "k"
+    assert old in ("string", "large_string")  # pandas' own text type, by its version
+    assert type_label(new) == "category of string"
+    assert new.startswith("dictionary<")  # stored as Arrow names it; only shown as a category

@@ -11,7 +11,9 @@ from PySide6.QtWidgets import QApplication, QDialogButtonBox
 
 from mlops_desktop import Project
 from mlops_desktop.domain import recipe
+from mlops_desktop.domain.profile import profile_table
 from mlops_desktop.qt.models.arrow_table import BLOCK_ROWS, ArrowTableModel
+from mlops_desktop.qt.models.profile import HEADERS, ProfileModel
 from mlops_desktop.qt.panels.data import recipe_editor
 from mlops_desktop.qt.panels.data.diff_dialog import DiffDialog
 from mlops_desktop.qt.panels.data.import_dialog import ImportDialog
@@ -57,6 +59,15 @@ def test_the_panel_lists_versions_and_loads_the_selected_one(panel, qtbot):
     assert model.data(model.index(1, 1)) == "—"
     assert panel.profile.model.rowCount() == 3
     assert "imported from" in panel.details.browser.toPlainText()
+
+
+def test_the_profile_shows_a_category_as_one_and_its_arrow_type_on_hover():
+    table = pa.table({"store": pa.array(["Oslo", "Bergen", "Oslo"]).dictionary_encode()})
+    model = ProfileModel()
+    model.set_profile(profile_table(table))
+    type_cell = model.index(0, HEADERS.index("Type"))
+    assert model.data(type_cell) == "category of string"
+    assert model.data(type_cell, Qt.ItemDataRole.ToolTipRole) == str(table.schema.field(0).type)
 
 
 def test_sorting_and_filtering_run_in_the_background(panel, qtbot):

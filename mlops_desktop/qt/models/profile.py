@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
+from mlops_desktop.domain.dataset import type_label
 from mlops_desktop.domain.profile import ColumnProfile, TableProfile
 from mlops_desktop.qt.models.arrow_table import format_value
 
@@ -28,7 +29,7 @@ def _cells(column: ColumnProfile) -> tuple:
     top = f"{column.top[0][0]} ({column.top[0][1]:,})" if column.top else ""
     return (
         column.name,
-        column.type,
+        type_label(column.type),
         column.kind,
         f"{column.missing:,}",
         f"{100 * column.missing_share:.1f}",
@@ -74,6 +75,8 @@ class ProfileModel(QAbstractTableModel):
             return self._cells[index.row()][index.column()]
         if role == Qt.ItemDataRole.TextAlignmentRole and index.column() in _NUMERIC:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ToolTipRole and index.column() == 1:
+            return self._columns[index.row()].type  # Arrow's full name
         if role == Qt.ItemDataRole.ToolTipRole and index.column() == 2:
             return _KIND_TIPS.get(self._columns[index.row()].kind)
         return None

@@ -7,7 +7,7 @@ import html
 from PySide6.QtCore import QUrl, Signal
 from PySide6.QtWidgets import QTextBrowser, QVBoxLayout, QWidget
 
-from mlops_desktop.domain.dataset import DatasetVersion
+from mlops_desktop.domain.dataset import DatasetVersion, type_label
 from mlops_desktop.domain.errors import UserError
 from mlops_desktop.domain.recipe import recipe_from_json
 from mlops_desktop.qt.models.events import local_time
@@ -57,7 +57,7 @@ def lineage_html(chain: list[DatasetVersion]) -> str:
         "<tr><th align='left'>Name</th><th align='left'>Type</th><th align='left'>Kind</th></tr>"
     )
     parts += [
-        f"<tr><td>{e(c.name)}</td><td>{e(c.type)}</td><td>{e(c.kind)}</td></tr>"
+        f"<tr><td>{e(c.name)}</td><td>{e(type_label(c.type))}</td><td>{e(c.kind)}</td></tr>"
         for c in version.schema
     ]
     parts.append("</table>")

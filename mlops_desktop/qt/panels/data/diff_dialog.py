@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mlops_desktop.domain.dataset import DatasetVersion
+from mlops_desktop.domain.dataset import DatasetVersion, type_label
 from mlops_desktop.domain.diff import DatasetDiff
 from mlops_desktop.qt.context import ProjectContext
 from mlops_desktop.qt.models.arrow_table import format_value
@@ -104,7 +104,10 @@ class DiffDialog(QDialog):
             lines.append(f"Columns added: {', '.join(result.columns_added)}.")
         if result.columns_removed:
             lines.append(f"Columns removed: {', '.join(result.columns_removed)}.")
-        lines += [f"{c} changed type: {ta} → {tb}." for c, ta, tb in result.type_changes]
+        lines += [
+            f"{c} changed type: {type_label(ta)} → {type_label(tb)}."
+            for c, ta, tb in result.type_changes
+        ]
         if result.identical:
             lines.append("The two versions hold the same rows and columns.")
         self.summary.setText("\n".join(lines))
