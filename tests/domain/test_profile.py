@@ -114,8 +114,13 @@ def _counted_three_ways(monkeypatch, array):
 
 @pytest.mark.parametrize("arrow_type", [pa.float64(), pa.int64()])
 @pytest.mark.parametrize("decimals", [0, 2])
-def test_grid_hashing_and_sorting_count_numbers_alike(monkeypatch, arrow_type, decimals):
-    # Enough rows for the sample to decide; nulls, NaN and repeats on every path.
+@pytest.mark.parametrize("grid_slice", [1 << 16, 999], ids=["slice-per-chunk", "many-slices"])
+def test_grid_hashing_and_sorting_count_numbers_alike(
+    monkeypatch, arrow_type, decimals, grid_slice
+):
+    # Enough rows for the sample to decide; nulls, NaN and repeats on every path, and the
+    # grid's slices either whole chunks or many uneven ones.
+    monkeypatch.setattr(profiling, "GRID_SLICE", grid_slice)
     rng = np.random.default_rng(3)
     values = rng.integers(-50, 50, 40_000).astype(float)
     values[::97] = np.nan
@@ -152,6 +157,8 @@ SIGNED_ZEROS = [-0.0, 0.0, 1.25, -1.25] * 100
     ids=["off-grid", "infinities", "huge", "wide", "signed-zero"],
 )
 def test_numbers_off_any_narrow_grid_are_counted_the_other_ways(monkeypatch, values):
+    # Small slices put the one number off the grid (or the infinities) past the first.
+    monkeypatch.setattr(profiling, "GRID_SLICE", 1000)
     array = pa.chunked_array([pa.array(values, type=pa.float64())])
     assert (profiling._grid_counts(array) is not None) == (values is SIGNED_ZEROS)
     gridded, hashed, sorted_ = _counted_three_ways(monkeypatch, array)
