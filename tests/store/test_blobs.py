@@ -159,6 +159,17 @@ def test_buffers_are_stored_as_given_and_writable_ones_are_copied_first(store, s
     assert store.get(store.put(payload)) == b"w" * 2500
 
 
+def test_payloads_stored_as_they_are_are_split_less_finely(project, store, monkeypatch):
+    monkeypatch.setattr(blobs, "CHUNK_SIZE", 1000)
+    monkeypatch.setattr(blobs, "RAW_CHUNK_SIZE", 4000)
+    data = bytes(range(256)) * 40  # 10,240 bytes, the same either way
+    raw = store.put(data, compress=False)
+    store.put(data + b"!")
+    counts = dict(project.file.conn.execute("SELECT sha256, chunk_count FROM blobs"))
+    assert counts[raw] == 3 and sorted(counts.values()) == [3, 11]
+    assert store.fetch(raw).verified() == data == store.get(raw)
+
+
 def test_fetched_chunks_are_verified_on_any_thread(project, store, small_chunks):
     from concurrent.futures import ThreadPoolExecutor
 
