@@ -166,7 +166,8 @@ def test_payloads_stored_as_they_are_are_split_less_finely(project, store, monke
     raw = store.put(data, compress=False)
     store.put(data + b"!")
     counts = dict(project.file.conn.execute("SELECT sha256, chunk_count FROM blobs"))
-    assert counts[raw] == 3 and sorted(counts.values()) == [3, 11]
+    assert counts[raw] == 3
+    assert sorted(counts.values()) == [3, 11]
     assert store.fetch(raw).verified() == data == store.get(raw)
 
 
