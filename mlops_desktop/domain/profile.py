@@ -287,20 +287,23 @@ def _numbers_in_slices(array: pa.ChunkedArray):
     """The column's numbers, without missing values, as numpy arrays of GRID_SLICE at most."""
     for chunk in array.chunks:
         for start in range(0, len(chunk), GRID_SLICE):
-            piece = chunk.slice(start, GRID_SLICE)
-            numbers = (pc.drop_null(piece) if piece.null_count else piece).to_numpy()
-            if numbers.dtype.kind == "f":
-                nan = np.isnan(numbers)
-                if nan.any():
-                    numbers = numbers[~nan]
-            yield numbers
+            yield _present_numbers(chunk.slice(start, GRID_SLICE))
+
+
+def _present_numbers(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """The numbers as numpy, without missing values: nulls, and NaN in floats."""
+    numbers = (pc.drop_null(array) if array.null_count else array).to_numpy()
+    if numbers.dtype.kind == "f":
+        nan = np.isnan(numbers)
+        if nan.any():
+            numbers = numbers[~nan]
+    return numbers
 
 
 def _grid_scale(array: pa.ChunkedArray) -> float | None:
     """10**d for the fewest decimals d that a sample of the numbers is written with."""
     picks = np.arange(0, len(array), max(1, len(array) // GRID_SAMPLE))
-    sample = pc.drop_null(array.take(pa.array(picks))).to_numpy()
-    sample = sample[~np.isnan(sample)]
+    sample = _present_numbers(array.take(pa.array(picks)))
     for decimals in range(GRID_MAX_DECIMALS + 1):
         scale = 10.0**decimals
         with np.errstate(invalid="ignore", over="ignore"):
