@@ -85,6 +85,13 @@ def test_text_reads_back_the_same_whether_stored_with_a_dictionary_or_not(projec
     assert loaded.equals(table)
 
 
+def test_text_in_parts_written_before_the_profile_encoded_it_reads_back_as_text():
+    # Then the writer gave repeating text a dictionary of its own, unmarked.
+    table = pa.table({"s": [f"v{i % 4}" for i in range(5000)]})
+    part = tabular.encode_part(table, ["s"])
+    assert tabular.decode_part(part).equals(table)
+
+
 def test_references_resolve_and_unknown_ones_are_explained(project, sales_csv):
     project.datasets.import_file(sales_csv)
     project.datasets.import_file(sales_csv)
