@@ -35,9 +35,9 @@ def _pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=max(os.cpu_count() or 1, 2))
 
 
-def _encoded_part(table: pa.Table, dictionary_columns: list[str]) -> Payload:
+def _encoded_part(table: pa.Table, repeating_columns: list[str]) -> Payload:
     """A part as Parquet, hashed on the worker that wrote it."""
-    return Payload.of(tabular.encode_part(table, dictionary_columns))
+    return Payload.of(tabular.encode_part(table, repeating_columns))
 
 
 def _verified_part(fetched: FetchedBlob) -> pa.Table:
@@ -133,15 +133,15 @@ class Datasets:
             # Arrow's kernels and the Parquet writer release the GIL, so the pool keeps every
             # core busy; parts are stored as they come while the others are still encoding.
             columns, encodings = profile_columns(table, state, pool.map)
-            dictionary = tabular.dictionary_columns(columns)
+            repeating = tabular.repeating_columns(columns)
             # Text columns go to the writer already encoded by the profile, so it writes their
             # indices instead of hashing every value a second time.
             stored = tabular.with_encoded_text(
-                table, {name: encodings[name] for name in dictionary if name in encodings}
+                table, {name: encodings[name] for name in repeating if name in encodings}
             )
             slices = tabular.part_slices(table.num_rows)
             encoding = deque(
-                pool.submit(_encoded_part, stored.slice(*piece), dictionary) for piece in slices
+                pool.submit(_encoded_part, stored.slice(*piece), repeating) for piece in slices
             )
             if state is not None:
                 state.check_cancelled()

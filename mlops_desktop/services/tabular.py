@@ -66,22 +66,29 @@ def part_slices(rows: int) -> list[tuple[int, int]]:
     return [(start, min(PART_ROWS, rows - start)) for start in range(0, rows, PART_ROWS)]
 
 
-def encode_part(table: pa.Table, dictionary_columns: list[str]) -> pa.Buffer:
+def encode_part(table: pa.Table, repeating_columns: list[str]) -> pa.Buffer:
     """One part as Parquet, in Arrow's memory: a Python sink would take the GIL for every
-    page the writer emits."""
+    page the writer emits.
+
+    Integers are stored as bit-packed differences (Parquet's DELTA_BINARY_PACKED) rather
+    than with a dictionary or plainly: on the import benchmark's four integer columns that
+    writes in 49 ms instead of 62, reads in 16 instead of 18.5, and takes 6.7 MB instead of
+    8.4. Other ``repeating_columns`` get a dictionary."""
+    integers = [f.name for f in table.schema if pa.types.is_integer(f.type)]
     sink = pa.BufferOutputStream()
     # No column statistics: versions are always read whole, so they would be dead weight.
     pq.write_table(
         table,
         sink,
         compression=CODEC,
-        use_dictionary=dictionary_columns,
+        use_dictionary=[name for name in repeating_columns if name not in integers],
+        column_encoding=dict.fromkeys(integers, "DELTA_BINARY_PACKED") or None,
         write_statistics=False,
     )
     return sink.getvalue()
 
 
-def dictionary_columns(columns: Iterable[ColumnProfile]) -> list[str]:
+def repeating_columns(columns: Iterable[ColumnProfile]) -> list[str]:
     """Columns worth dictionary-encoding: those whose values repeat. Beyond a page's worth
     of distinct values the writer gives up on the dictionary, after wasted work."""
     return [

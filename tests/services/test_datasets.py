@@ -4,6 +4,7 @@ import sqlite3
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from mlops_desktop.domain.dataset import VersionRef
@@ -83,6 +84,31 @@ def test_text_reads_back_the_same_whether_stored_with_a_dictionary_or_not(projec
     loaded = project.datasets.load_table(version)
     assert loaded.schema == table.schema
     assert loaded.equals(table)
+
+
+def test_integers_of_every_width_read_back_exactly(project, monkeypatch):
+    monkeypatch.setattr(tabular, "PART_ROWS", 1000)
+    extremes = {
+        "int8": [-(2**7), 2**7 - 1],
+        "int64": [-(2**63), 2**63 - 1],
+        "uint32": [0, 2**32 - 1],
+        "uint64": [0, 2**64 - 1],
+    }
+    columns = {
+        name: pa.array([None if i % 9 == 0 else ends[i % 2] for i in range(2500)], name)
+        for name, ends in extremes.items()
+    }
+    table = pa.table({**columns, "few": [i % 3 for i in range(2500)]})
+    version = project.datasets.save_table(table, "integers")
+    assert project.datasets.load_table(version).equals(table)
+
+
+def test_integers_are_stored_as_packed_differences():
+    part = tabular.encode_part(
+        pa.table({"n": range(10_000), "k": [i % 3 for i in range(10_000)]}), ["k"]
+    )
+    chunks = pq.read_metadata(pa.BufferReader(part)).row_group(0)
+    assert all("DELTA_BINARY_PACKED" in chunks.column(i).encodings for i in range(2))
 
 
 def test_text_in_parts_written_before_the_profile_encoded_it_reads_back_as_text():
