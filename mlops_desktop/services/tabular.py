@@ -98,8 +98,9 @@ def repeating_columns(columns: Iterable[ColumnProfile]) -> list[str]:
     ]
 
 
-def decode_part(data) -> pa.Table:
-    """A part from its Parquet bytes (any buffer), read in place.
+def decode_part(data, use_threads: bool = True) -> pa.Table:
+    """A part from its Parquet bytes (any buffer), read in place; ``use_threads`` spreads its
+    columns over Arrow's threads.
 
     Text columns stored with a dictionary are read as dictionaries and then expanded: Arrow's
     ``take`` does that in about half the time the Parquet reader takes to expand each page
@@ -109,7 +110,9 @@ def decode_part(data) -> pa.Table:
     source = pa.BufferReader(pa.py_buffer(data))
     metadata = pq.read_metadata(source)
     texts = _dictionary_text_columns(metadata)
-    table = pq.ParquetFile(source, metadata=metadata, read_dictionary=texts).read()
+    table = pq.ParquetFile(source, metadata=metadata, read_dictionary=texts).read(
+        use_threads=use_threads
+    )
     for i, field in enumerate(table.schema):
         marked = field.metadata is not None and _ENCODED_TEXT in field.metadata
         if marked or field.name in texts:

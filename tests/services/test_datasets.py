@@ -111,6 +111,13 @@ def test_integers_are_stored_as_packed_differences():
     assert all("DELTA_BINARY_PACKED" in chunks.column(i).encodings for i in range(2))
 
 
+@pytest.mark.parametrize("use_threads", [True, False])
+def test_a_part_decodes_the_same_with_or_without_threads(use_threads):
+    table = pa.table({"n": range(5000), "x": [i / 7 for i in range(5000)]})
+    part = tabular.encode_part(table, ["n"])
+    assert tabular.decode_part(part, use_threads).equals(table)
+
+
 def test_text_in_parts_written_before_the_profile_encoded_it_reads_back_as_text():
     # Then the writer gave repeating text a dictionary of its own, unmarked.
     table = pa.table({"s": [f"v{i % 4}" for i in range(5000)]})

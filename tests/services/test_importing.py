@@ -163,12 +163,9 @@ def test_a_file_deleted_while_importing_is_refused(project, tmp_path):
 
 
 def test_a_full_disk_leaves_the_project_unchanged(project, tmp_path):
-    path = write(
-        # Sevenths fill every bit of their floats, so no encoding fits them in two pages.
-        tmp_path,
-        "big.csv",
-        "a,b\n" + "".join(f"{i},{i / 7}\n" for i in range(50_000)),
-    )
+    # Sevenths fill every bit of their floats, so no encoding fits them in two pages.
+    rows = "".join(f"{i},{i / 7}\n" for i in range(50_000))
+    path = write(tmp_path, "big.csv", "a,b\n" + rows)
     before = snapshot(project)
     pages = project.file.conn.execute("PRAGMA page_count").fetchone()[0]
     project.file.conn.execute(f"PRAGMA max_page_count = {pages + 2}")
