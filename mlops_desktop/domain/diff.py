@@ -52,8 +52,20 @@ class DatasetDiff:
 
 def _row_hashes(frame: pd.DataFrame) -> pd.Series:
     # Text form, so that a column whose type changed still matches equal-looking values.
-    as_text = frame.astype("str").where(frame.notna(), "\0missing")
+    as_text = frame.apply(_as_text).where(frame.notna(), "\0missing")
     return pd.util.hash_pandas_object(as_text, index=False)
+
+
+def _as_text(column: pd.Series) -> pd.Series:
+    """Values as text, whole floats written as integers: 1.0 and -0.0 match an integer
+    column's 1 and 0. Past 2**53 floats are not exact integers and keep their own form."""
+    text = column.astype("str")
+    if pd.api.types.is_float_dtype(column):
+        whole = (column % 1 == 0) & (column.abs() < 2**53)
+        if whole.any():
+            text = text.astype("object")
+            text[whole] = column[whole].astype("int64").astype("str")
+    return text
 
 
 def _stat(profile: ColumnProfile, name: str):

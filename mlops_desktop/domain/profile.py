@@ -342,8 +342,8 @@ def _sorted_counts(array: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
 
 
 def _category_counts(encoded: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
-    """Every entry of a dictionary column (one dictionary for all chunks), used or not, and
-    how often each occurs."""
+    """The entries of a dictionary column (one dictionary for all chunks) that occur, and how
+    often each does: a category left without rows by a filter is not a value of the column."""
     if encoded.num_chunks == 0:
         return pa.array([], type=encoded.type.value_type), np.zeros(0, dtype=np.int64)
     dictionary = encoded.chunks[0].dictionary
@@ -351,8 +351,11 @@ def _category_counts(encoded: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
     if indices.null_count:
         # Nulls get a bin of their own past the end, which is then dropped.
         indices = pc.fill_null(indices, len(dictionary))
-    counts = np.bincount(indices.to_numpy(), minlength=len(dictionary) + 1)
-    return dictionary, counts[: len(dictionary)]
+    counts = np.bincount(indices.to_numpy(), minlength=len(dictionary) + 1)[: len(dictionary)]
+    if counts.all():
+        return dictionary, counts
+    used = np.flatnonzero(counts)
+    return dictionary.take(pa.array(used)), counts[used]
 
 
 def dictionary_encoded(array: pa.ChunkedArray) -> pa.ChunkedArray | None:
@@ -409,17 +412,45 @@ def profile_column(
         if distinct <= TOP_CATEGORIES:
             profile.top = _top(values, counts)
     elif kind == "datetime":
-        min_max = pc.min_max(values)
-        profile.stats = {"min": str(min_max["min"].as_py()), "max": str(min_max["max"].as_py())}
+        profile.stats = _time_range(values)
         if pa.types.is_timestamp(arrow_type) or pa.types.is_date(arrow_type):
-            seconds = pc.cast(pc.cast(values, pa.timestamp("s")), pa.int64()).to_numpy()
-            seconds = seconds.astype("float64")
+            seconds = _seconds(values)
             profile.histogram = _histogram(seconds, counts, seconds.min(), seconds.max())
     elif kind in ("categorical", "boolean", "text"):
         profile.top = _top(values, counts)
         if kind == "text":
             profile.stats = {"mean_length": _finite(mean_length)}
     return profile
+
+
+def _time_range(values: pa.Array) -> dict:
+    """The earliest and latest value as text. Durations have no min_max kernel of their own,
+    so their counts of units are compared instead."""
+    if pa.types.is_duration(values.type):
+        min_max = pc.min_max(values.cast(pa.int64()))
+        low, high = (pa.scalar(min_max[k].as_py(), values.type) for k in ("min", "max"))
+    else:
+        min_max = pc.min_max(values)
+        low, high = min_max["min"], min_max["max"]
+    return {"min": _time_text(low), "max": _time_text(high)}
+
+
+def _time_text(value: pa.Scalar) -> str:
+    try:
+        return str(value.as_py())
+    except (OverflowError, ValueError):  # past what Python's datetime holds (year 9999)
+        return value.cast(pa.string()).as_py()
+
+
+_UNITS_PER_SECOND = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}
+
+
+def _seconds(values: pa.Array) -> np.ndarray:
+    """Dates and timestamps as seconds since 1970 (fractions kept), for a histogram."""
+    if pa.types.is_date(values.type):
+        values = values.cast(pa.timestamp("s"))
+    counts = values.cast(pa.int64()).to_numpy().astype("float64")
+    return counts / _UNITS_PER_SECOND[values.type.unit]
 
 
 def correlation(table: pa.Table, columns: list[ColumnProfile], seed: int = 0) -> dict | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -97,6 +98,28 @@ def _is_numeric(series: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
 
 
+def _is_boolean(series: pd.Series) -> bool:
+    """True/false values, also as pandas holds them when some are missing: objects."""
+    if pd.api.types.is_bool_dtype(series):
+        return True
+    return series.dtype == object and pd.api.types.infer_dtype(series, skipna=True) == "boolean"
+
+
+def _is_text(series: pd.Series) -> bool:
+    return not (
+        _is_numeric(series)
+        or _is_boolean(series)
+        or pd.api.types.is_datetime64_any_dtype(series)
+        or isinstance(series.dtype, pd.CategoricalDtype)
+    )
+
+
+#: Integers past 2**53 have no exact float: past this, whole floats are not written out as
+#: integers, and integer columns are compared as integers.
+EXACT_FLOAT_INTEGERS = 2**53
+_INTEGER_TEXT = re.compile(r"\s*[+-]?\d+\s*")
+
+
 def _examples(values: pd.Series) -> str:
     shown = [repr(v) for v in values.drop_duplicates().head(EXAMPLES)]
     return ", ".join(shown)
@@ -117,7 +140,18 @@ class Step(abc.ABC):
         """The transformed copy of ``frame`` and notes on what happened."""
 
     def to_json(self) -> dict:
-        return {"step": self.kind, **dataclasses.asdict(self)}
+        options = {k: _json_option(v) for k, v in dataclasses.asdict(self).items()}
+        return {"step": self.kind, **options}
+
+
+def _json_option(value: Any) -> Any:
+    """A step's option as JSON holds it: numpy numbers and dates typed in code become plain
+    numbers and text."""
+    if isinstance(value, list):
+        return [_json_option(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _json_option(v) for k, v in value.items()}
+    return _json_scalar(value)
 
 
 @dataclass
@@ -157,39 +191,97 @@ class RenameColumns(Step):
 
 
 def _to_boolean(series: pd.Series) -> pd.Series:
-    if pd.api.types.is_bool_dtype(series):
+    if _is_boolean(series):
         return series.astype("boolean")
-    text = series.astype("str").str.strip().str.lower()
     result = pd.Series(pd.NA, index=series.index, dtype="boolean")
+    if _is_numeric(series):  # 1 and 0, as the words "1" and "0" read; other numbers: missing
+        result[series == 1] = True
+        result[series == 0] = False
+        return result
+    text = series.astype("str").str.strip().str.lower()
     result[text.isin(_TRUE)] = True
     result[text.isin(_FALSE)] = False
     return result
 
 
+def _to_integer(series: pd.Series) -> pd.Series:
+    """Whole numbers, exactly: integers stay as they are, text written as an integer is read
+    as one (not through a float, which rounds past 2**53), and anything else that is not a
+    whole number inside int64's range (fractions, infinities) becomes missing."""
+    if pd.api.types.is_integer_dtype(series):
+        if series.dtype.kind == "u":  # uint64 past int64's range has no Int64 value
+            series = series.where(series <= np.iinfo("int64").max)
+        return series.astype("Int64")
+    if _is_boolean(series):
+        return series.astype("boolean").astype("Int64")
+    result = pd.Series(pd.NA, index=series.index, dtype="Int64")
+    rest = series
+    if not _is_numeric(series):
+        text = series.astype("str")
+        written = text.str.fullmatch(_INTEGER_TEXT.pattern).fillna(False).astype(bool)
+        written &= series.notna()
+        if written.any():
+            integers = pd.to_numeric(text[written].str.strip(), errors="coerce")
+            if pd.api.types.is_signed_integer_dtype(integers):
+                result[written] = integers.astype("Int64")  # int64 goes through float
+                rest = series[~written]
+    numbers = convert(rest, "number")
+    with np.errstate(invalid="ignore"):
+        whole = (numbers == np.floor(numbers)) & (numbers.abs() < 2.0**63)
+    result[whole[whole].index] = numbers[whole].astype("Int64")
+    return result
+
+
+def _to_datetime(series, date_format: str | None, dayfirst: bool) -> tuple[pd.Series, list[str]]:
+    """Dates (and times) read from text. Text whose offsets from UTC differ (summer and
+    winter time) is converted to UTC, which pandas refuses to guess on its own."""
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return series, []
+    text = series.astype("str").where(series.notna())
+    options = {"errors": "coerce", "format": date_format or None, "dayfirst": dayfirst}
+    try:
+        return pd.to_datetime(text, **options), []
+    except ValueError as exc:
+        if "utc=True" not in str(exc):
+            raise UserError(
+                f"The date format {date_format!r} is not valid ({exc}): see Python's "
+                "strftime codes, for example %d/%m/%Y."
+            ) from None
+    return pd.to_datetime(text, utc=True, **options), [
+        f"{series.name!r} has dates with different offsets from UTC: they are now in UTC."
+    ]
+
+
 def convert(series: pd.Series, to: str, date_format: str | None = None, dayfirst=False):
     """``series`` as type ``to``; values that do not convert become missing."""
+    return converted(series, to, date_format, dayfirst)[0]
+
+
+def converted(
+    series: pd.Series, to: str, date_format: str | None = None, dayfirst=False
+) -> tuple[pd.Series, list[str]]:
+    """``series`` as type ``to`` and notes on how; values that do not convert become missing."""
     if to == "number":
         if _is_numeric(series):
-            return series.astype("float64")
-        return pd.to_numeric(series.astype("str").str.strip(), errors="coerce").astype("float64")
+            return series.astype("float64"), []
+        if _is_boolean(series):
+            return series.astype("boolean").astype("float64"), []
+        text = series.astype("str").str.strip()
+        return pd.to_numeric(text, errors="coerce").astype("float64"), []
     if to == "integer":
-        numbers = convert(series, "number")
-        whole = numbers.where(np.isclose(numbers, np.round(numbers)) | numbers.isna())
-        return whole.round().astype("Int64")
+        return _to_integer(series), []
     if to == "text":
-        if pd.api.types.is_float_dtype(series) and (series.dropna() % 1 == 0).all():
-            series = series.astype("Int64")  # 3.0 reads as "3", as people wrote it
-        return series.astype("str")
+        if pd.api.types.is_float_dtype(series):
+            present = series.dropna()
+            if (present % 1 == 0).all() and (present.abs() < EXACT_FLOAT_INTEGERS).all():
+                series = series.astype("Int64")  # 3.0 reads as "3", as people wrote it
+        return series.astype("str"), []
     if to == "boolean":
-        return _to_boolean(series)
+        return _to_boolean(series), []
     if to == "datetime":
-        if pd.api.types.is_datetime64_any_dtype(series):
-            return series
-        return pd.to_datetime(
-            series.astype("str"), errors="coerce", format=date_format or None, dayfirst=dayfirst
-        )
+        return _to_datetime(series, date_format, dayfirst)
     if to == "category":
-        return series.astype("category")
+        return series.astype("category"), []
     raise UserError(f"Unknown type {to!r}: choose one of {', '.join(TYPES)}.")
 
 
@@ -217,9 +309,9 @@ class ChangeType(Step):
     def apply(self, frame):
         _require(frame, [self.column], self)
         before = frame[self.column]
-        after = convert(before, self.to)
+        after, notes = converted(before, self.to)
         frame = frame.assign(**{self.column: after})
-        return frame, _conversion_notes(self.column, before, after, self.to)
+        return frame, notes + _conversion_notes(self.column, before, after, self.to)
 
 
 @dataclass
@@ -237,11 +329,8 @@ class ParseDates(Step):
     def apply(self, frame):
         _require(frame, [self.column], self)
         before = frame[self.column]
-        try:
-            after = convert(before, "datetime", self.format, self.dayfirst)
-        except ValueError as exc:
-            raise UserError(f"The date format {self.format!r} is not valid ({exc}).") from None
-        return frame.assign(**{self.column: after}), _conversion_notes(
+        after, notes = converted(before, "datetime", self.format, self.dayfirst)
+        return frame.assign(**{self.column: after}), notes + _conversion_notes(
             self.column, before, after, "a date"
         )
 
@@ -290,20 +379,19 @@ class FillMissing(Step):
                 modes = series.mode(dropna=True)
                 fill = modes.iloc[0] if len(modes) else None
             else:
-                fill = self.value
+                fill = _typed_value(series, self.value)
             if fill is None or (isinstance(fill, float) and math.isnan(fill)):
                 notes.append(f"{column!r} has no values to take a {self.strategy} from.")
                 continue
             if isinstance(series.dtype, pd.CategoricalDtype) and fill not in series.cat.categories:
                 series = series.cat.add_categories([fill])
-            if _is_numeric(series) and self.strategy == "constant":
-                try:
-                    fill = float(fill)
-                except (TypeError, ValueError):
+            if pd.api.types.is_integer_dtype(series) and float(fill) % 1:
+                if self.strategy == "constant":
                     raise UserError(
-                        f"{column!r} is numeric, so it cannot be filled with {fill!r}: "
-                        "type a number."
-                    ) from None
+                        f"{column!r} holds whole numbers, so it cannot be filled with "
+                        f"{self.value!r}: type a whole number, or change its type to number."
+                    )
+                series = series.astype("float64")  # a mean of whole numbers need not be one
             updates[column] = series.fillna(fill)
             if self.strategy != "constant":
                 notes.append(f"{column!r} filled with {self.strategy} {_json_scalar(fill)!r}.")
@@ -349,21 +437,66 @@ class DropDuplicates(Step):
 
 
 def _typed_value(series: pd.Series, value: Any) -> Any:
+    """``value`` (as typed in a step, or read from JSON) as a value of ``series``' kind."""
     if value is None:
         return None
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        return _typed_value(pd.Series(series.cat.categories, name=series.name), value)
+    if _is_boolean(series):
+        word = str(value).strip().lower()
+        if word in _TRUE or word in _FALSE:
+            return word in _TRUE
+        raise UserError(
+            f"{value!r} is neither true nor false, and {series.name!r} holds true/false "
+            "values: type true or false."
+        )
     if _is_numeric(series):
-        try:
-            return float(value)
-        except (TypeError, ValueError):
-            raise UserError(f"{value!r} is not a number, and the column is numeric.") from None
+        return _typed_number(series, value)
     if pd.api.types.is_datetime64_any_dtype(series):
-        try:
-            return pd.Timestamp(value)
-        except (TypeError, ValueError):
-            raise UserError(f"{value!r} is not a date, and the column holds dates.") from None
-    if pd.api.types.is_bool_dtype(series):
-        return str(value).strip().lower() in _TRUE
+        return _typed_moment(series, value)
     return str(value)
+
+
+def _typed_number(series: pd.Series, value: Any) -> int | float:
+    # An integer column is compared with integers: through floats, ids past 2**53 collide.
+    if pd.api.types.is_integer_dtype(series) and not isinstance(value, bool):
+        if isinstance(value, (int, np.integer)):
+            return int(value)
+        if isinstance(value, str) and _INTEGER_TEXT.fullmatch(value):
+            return int(value)
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise UserError(
+            f"{value!r} is not a number, and {series.name!r} holds numbers: type a number."
+        ) from None
+
+
+def _typed_moment(series: pd.Series, value: Any) -> pd.Timestamp:
+    """A date as the column holds them: in its time zone, or without one (taken as UTC)."""
+    try:
+        moment = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        moment = None
+    if moment is None or moment is pd.NaT:
+        raise UserError(
+            f"{value!r} is not a date, and {series.name!r} holds dates: type one such as "
+            "2024-01-31."
+        )
+    zone = series.dt.tz
+    if zone is not None:
+        return moment.tz_localize(zone) if moment.tzinfo is None else moment.tz_convert(zone)
+    return moment if moment.tzinfo is None else moment.tz_convert("UTC").tz_localize(None)
+
+
+def _looks_numeric(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def condition_mask(series: pd.Series, operator: str, value: Any) -> pd.Series:
@@ -372,14 +505,26 @@ def condition_mask(series: pd.Series, operator: str, value: Any) -> pd.Series:
         return series.isna()
     if operator == "is not missing":
         return series.notna()
+    values = value if isinstance(value, list) and operator in ("in", "between") else [value]
+    ordering = operator in ("<", "<=", ">", ">=", "between")
+    if ordering and _is_text(series) and all(_looks_numeric(v) for v in values):
+        raise UserError(
+            f"{series.name!r} holds text, so “{operator} {value!r}” would compare it "
+            'alphabetically ("10" before "5"): change its type to number first.'
+        )
     if operator in ("in", "between"):
-        values = value if isinstance(value, list) else [value]
         typed = [_typed_value(series, v) for v in values]
         if operator == "in":
             return series.isin(typed)
         if len(typed) != 2:
             raise UserError("'between' needs two values: a lower and an upper bound.")
-        return (series >= typed[0]) & (series <= typed[1])
+        try:
+            result = (series >= typed[0]) & (series <= typed[1])
+        except TypeError:
+            raise UserError(
+                f"Values of {series.name!r} cannot be compared with {value!r} using between."
+            ) from None
+        return result.fillna(False).astype(bool)
     if operator in ("contains", "starts with", "ends with"):
         text = series.astype("str")
         needle = str(value)
@@ -404,7 +549,7 @@ def condition_mask(series: pd.Series, operator: str, value: Any) -> pd.Series:
         result = compare[operator](series)
     except TypeError:
         raise UserError(
-            f"Values of this column cannot be compared with {value!r} using {operator}."
+            f"Values of {series.name!r} cannot be compared with {value!r} using {operator}."
         ) from None
     return result.fillna(False).astype(bool) & series.notna()
 
@@ -442,23 +587,59 @@ class ReplaceValues(Step):
 
     def apply(self, frame):
         _require(frame, self.columns, self)
+        _check_pairs(self.replacements)
         updates = {}
         for column in self.columns:
-            series = frame[column]
+            original = frame[column]
+            series = original
             if isinstance(series.dtype, pd.CategoricalDtype):
                 series = series.astype("object")
-            for old, new in self.replacements:
-                old_typed = _typed_value(series, old) if old is not None else None
-                mask = series.isna() if old is None else (series == old_typed).fillna(False)
-                if mask.any():
-                    if new is not None and _is_numeric(series):
-                        try:
-                            new = float(new)
-                        except (TypeError, ValueError):
-                            series = series.astype("object")
-                    series = series.mask(mask, new)
+            # Every pair is matched against the values as they were, so 1 -> "one" does not
+            # turn the column into text before 2 -> "two" is looked for; a value matched by
+            # an earlier pair is not replaced again.
+            for mask, new in replacement_masks(original, self.replacements):
+                if not mask.any():
+                    continue
+                new = replacement_value(series, new)
+                if not isinstance(new, (int, float)) and _is_numeric(series) and new is not None:
+                    series = series.astype("object")  # text among numbers: mixed now
+                series = series.mask(mask, new)
             updates[column] = series
         return frame.assign(**updates), []
+
+
+def _check_pairs(replacements: Any) -> None:
+    if not isinstance(replacements, list) or not all(
+        isinstance(pair, list) and len(pair) == 2 for pair in replacements
+    ):
+        raise UserError("Replacements are pairs of values, [old, new]: give each pair two.")
+
+
+def replacement_masks(series: pd.Series, replacements: list) -> list[tuple[pd.Series, Any]]:
+    """For each [old, new] pair, the rows it replaces (those not taken by an earlier pair)."""
+    taken = pd.Series(False, index=series.index)
+    masks = []
+    for old, new in replacements:
+        if old is None:
+            mask = series.isna()
+        else:
+            mask = (series == _typed_value(series, old)).fillna(False).astype(bool)
+        mask &= ~taken
+        taken |= mask
+        masks.append((mask, new))
+    return masks
+
+
+def replacement_value(series: pd.Series, new: Any) -> Any:
+    """The value put in: a number in a numeric column (an integer in an integer one), true
+    or false in a boolean one, when it reads as one; otherwise the value as given."""
+    if new is None:
+        return None
+    try:
+        typed = _typed_value(series, new)
+    except UserError:
+        return new
+    return new if isinstance(typed, str) else typed
 
 
 @dataclass
@@ -484,7 +665,7 @@ class CleanText(Step):
         updates = {}
         for column in self.columns:
             series = frame[column]
-            if _is_numeric(series) or pd.api.types.is_datetime64_any_dtype(series):
+            if not (_is_text(series) or isinstance(series.dtype, pd.CategoricalDtype)):
                 raise UserError(f"{column!r} does not hold text, so it cannot be trimmed.")
             text = series.astype("str").where(series.notna())
             if self.trim:
@@ -518,21 +699,30 @@ class ClipOutliers(Step):
             raise UserError(f"Unknown clipping method {self.method!r}: use 'iqr' or 'quantile'.")
         if not 0 <= self.lower < self.upper <= 1:
             raise UserError("Quantiles must satisfy 0 ≤ lower < upper ≤ 1.")
+        if not self.factor >= 0:
+            raise UserError("The IQR factor must be zero or more (1.5 is usual).")
         notes, updates = [], {}
         for column in self.columns:
             series = frame[column]
             if not _is_numeric(series):
                 raise UserError(f"{column!r} is not numeric, so it has no outliers to clip.")
-            if self.method == "quantile":
-                low, high = series.quantile(self.lower), series.quantile(self.upper)
-            else:
-                q1, q3 = series.quantile(0.25), series.quantile(0.75)
-                low, high = q1 - self.factor * (q3 - q1), q3 + self.factor * (q3 - q1)
+            low, high = clip_bounds(series, self.method, self.lower, self.upper, self.factor)
             if pd.isna(low) or pd.isna(high):
+                notes.append(f"{column!r} has no finite values, so nothing was clipped.")
                 continue
             updates[column] = series.clip(low, high)
             notes.append(f"{column!r} clipped to [{low:.6g}, {high:.6g}].")
         return frame.assign(**updates), notes
+
+
+def clip_bounds(series: pd.Series, method: str, lower: float, upper: float, factor: float):
+    """The bounds to clip at, from the finite values: infinities are the outliers here, and
+    a quantile that lands on one would be no bound at all."""
+    finite = series[np.isfinite(series.astype("float64"))]
+    if method == "quantile":
+        return finite.quantile(lower), finite.quantile(upper)
+    q1, q3 = finite.quantile(0.25), finite.quantile(0.75)
+    return q1 - factor * (q3 - q1), q3 + factor * (q3 - q1)
 
 
 STEP_TYPES: dict[str, type[Step]] = {
@@ -553,6 +743,31 @@ STEP_TYPES: dict[str, type[Step]] = {
 }
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+#: What each option's annotation admits from JSON, and how to say it.
+_OPTION_TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "str": (lambda v: isinstance(v, str), "text"),
+    "str | None": (lambda v: v is None or isinstance(v, str), "text or null"),
+    "bool": (lambda v: isinstance(v, bool), "true or false"),
+    "float": (_is_number, "a number"),
+    "list[str]": (
+        lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+        "a list of column names",
+    ),
+    "dict[str, str]": (
+        lambda v: isinstance(v, dict) and all(isinstance(x, str) for x in v.values()),
+        "an object of old names to new names",
+    ),
+    "list[list[Any]]": (
+        lambda v: isinstance(v, list) and all(isinstance(p, list) and len(p) == 2 for p in v),
+        "a list of [old, new] pairs",
+    ),
+}
+
+
 def step_from_json(data: dict) -> Step:
     if not isinstance(data, dict) or "step" not in data:
         raise UserError("Each recipe step must be an object with a 'step' key.")
@@ -560,11 +775,15 @@ def step_from_json(data: dict) -> Step:
     cls = STEP_TYPES.get(kind)
     if cls is None:
         raise UserError(f"Unknown recipe step {kind!r}: the steps are {', '.join(STEP_TYPES)}.")
-    fields = {f.name for f in dataclasses.fields(cls)}
+    fields = {f.name: f.type for f in dataclasses.fields(cls)}
     arguments = {k: v for k, v in data.items() if k != "step"}
-    unknown = sorted(set(arguments) - fields)
+    unknown = sorted(set(arguments) - set(fields))
     if unknown:
         raise UserError(f"Step {kind!r} has no option {unknown[0]!r}.")
+    for name, value in arguments.items():
+        valid, what = _OPTION_TYPES.get(fields[name], (lambda _: True, ""))
+        if not valid(value):
+            raise UserError(f"Option {name!r} of step {kind!r} must be {what}, not {value!r}.")
     try:
         return cls(**arguments)
     except TypeError as exc:

@@ -7,6 +7,7 @@ stored once, and no part needs more memory than its own rows.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 
 import pyarrow as pa
@@ -28,18 +29,33 @@ _ENCODED_TEXT = b"mlops_desktop.encoded_text"
 def normalise(table: pa.Table) -> tuple[pa.Table, list[str]]:
     """Unique, non-empty column names and pandas-friendly types: dates become timestamps, in
     milliseconds at least, the finest unit Parquet keeps as written (so a version read back
-    and saved again keeps its types)."""
+    and saved again keeps its types), and nested values (lists, records, maps) become JSON
+    text, which every step, chart and estimator can handle."""
     names, notes = unique_column_names(table.column_names)
     columns = []
-    for column in table.columns:
+    for name, column in zip(names, table.columns, strict=True):
         is_seconds = pa.types.is_timestamp(column.type) and column.type.unit == "s"
         if pa.types.is_date(column.type) or is_seconds:
             tz = getattr(column.type, "tz", None)
             column = pc.cast(column, pa.timestamp("ms", tz=tz))
         elif pa.types.is_large_string(column.type):
             column = pc.cast(column, pa.string())
+        elif pa.types.is_nested(column.type):
+            column = _as_json_text(column)
+            notes.append(f"Column {name!r} holds nested values; they are kept as JSON text.")
         columns.append(column)
     return pa.table(columns, names=names), notes
+
+
+def _as_json_text(column: pa.ChunkedArray) -> pa.Array:
+    # Maps come out of Arrow as lists of pairs; dates and decimals inside are written as text.
+    return pa.array(
+        [
+            None if v is None else json.dumps(v, default=str, ensure_ascii=False)
+            for v in column.to_pylist()
+        ],
+        pa.string(),
+    )
 
 
 def frame_to_table(frame) -> pa.Table:

@@ -55,3 +55,13 @@ def test_a_change_to_a_category_is_listed_with_its_arrow_type():
     assert old in ("string", "large_string")  # pandas' own text type, by its version
     assert type_label(new) == "category of string"
     assert new.startswith("dictionary<")  # stored as Arrow names it; only shown as a category
+
+
+def test_whole_floats_match_the_integers_they_were_before_a_type_change():
+    a = _both(pd.DataFrame({"k": [1, 2, 0], "t": ["x", "y", "z"]}))
+    b = _both(pd.DataFrame({"k": [1.0, 2.0, -0.0], "t": ["x", "y", "z"]}))
+    c = _both(pd.DataFrame({"k": [1.5, 2.0, 0.0], "t": ["x", "y", "z"]}))
+    same = diff("a", *a, "b", *b)
+    assert (same.rows_added, same.rows_removed) == (0, 0)
+    changed = diff("a", *a, "c", *c)
+    assert (changed.rows_added, changed.rows_removed) == (1, 1)

@@ -180,3 +180,36 @@ def test_integers_of_every_width_are_counted_exactly(monkeypatch, array):
     gridded, hashed, sorted_ = _counted_three_ways(monkeypatch, pa.chunked_array([array]))
     assert gridded == hashed == sorted_
     assert gridded.unique == len({v for v in array.to_pylist() if v is not None})
+
+
+@pytest.mark.parametrize(
+    "array",
+    [
+        pa.array([0, 1500, None], pa.timestamp("ms")),
+        pa.array([0, 1_500_000, None], pa.timestamp("us", tz="Europe/Paris")),
+    ],
+)
+def test_timestamps_with_fractions_of_a_second_profile_with_a_histogram(array):
+    profile = profile_column("t", pa.chunked_array([array]))
+    assert profile.kind == "datetime"
+    assert profile.count == 2
+    assert profile.unique == 2
+    assert ":01.500000" in profile.stats["max"]
+    assert sum(profile.histogram["counts"]) == 2
+    assert profile.histogram["edges"][-1] - profile.histogram["edges"][0] == pytest.approx(1.5)
+
+
+def test_durations_and_dates_past_python_s_range_profile_without_failing():
+    durations = profile_column("d", pa.chunked_array([pa.array([1, 2, None], pa.duration("s"))]))
+    assert durations.stats == {"min": "0:00:01", "max": "0:00:02"}
+    far = profile_column("t", pa.chunked_array([pa.array([0, 2**62], pa.timestamp("ms"))]))
+    assert far.stats["min"] == "1970-01-01 00:00:00"
+    assert far.stats["max"]
+
+
+def test_categories_without_rows_are_not_values_of_the_column():
+    categories = pa.DictionaryArray.from_arrays(pa.array([0, 0, None]), pa.array(["a", "b", "c"]))
+    profile = profile_column("c", pa.chunked_array([categories]))
+    assert profile.unique == 1
+    assert profile.top == [["a", 2]]
+    assert profile.missing == 1

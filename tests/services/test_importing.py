@@ -148,6 +148,25 @@ def test_parquet_jsonl_excel_and_sklearn(project, tmp_path):
         project.datasets.import_file("sklearn:titanic")
 
 
+def test_nested_parquet_columns_are_kept_as_json_text_with_a_note(project, tmp_path):
+    table = pa.table({"tags": [["a", "b"], None], "where": [{"x": 1}, {"x": None}]})
+    pq.write_table(table, tmp_path / "nested.parquet")
+    version = project.datasets.import_file(tmp_path / "nested.parquet")
+    frame = project.datasets.load_frame(version)
+    assert frame["tags"].tolist()[0] == '["a", "b"]'
+    assert pd.isna(frame["tags"].iloc[1])
+    assert frame["where"].tolist() == ['{"x": 1}', '{"x": null}']
+    assert "Column 'tags' holds nested values; they are kept as JSON text." in version.notes
+
+
+def test_times_with_fractions_of_a_second_import_and_profile(project, tmp_path):
+    text = "at,n\n2024-01-01 10:00:00.250,1\n2024-01-01 10:00:01.750,2\n"
+    version = project.datasets.import_file(write(tmp_path, "times.csv", text))
+    at = project.datasets.profile(version).column("at")
+    assert (at.kind, at.stats["max"]) == ("datetime", "2024-01-01 10:00:01.750000")
+    assert project.datasets.load_frame(version)["at"].iloc[0].microsecond == 250_000
+
+
 def test_a_file_deleted_while_importing_is_refused(project, tmp_path):
     path = write(tmp_path, "vanishing.csv", "a,b\n" + "1,2\n" * 1000)
 

@@ -979,12 +979,16 @@ def _parse_dates(step, frame, constants) -> list[str]:
 def _conversion(name: str, series: pd.Series, to: str, constants: dict[str, str]) -> list[str]:
     import pandas as pd
 
-    from mlops_desktop.domain.recipe import _is_numeric
+    from mlops_desktop.domain.recipe import EXACT_FLOAT_INTEGERS, _is_boolean, _is_numeric
 
     c = _col(name)
+    if to == "integer" and pd.api.types.is_integer_dtype(series):
+        return [_line(f'{c} = {c}.astype("Int64")')]
     if to in ("number", "integer"):
         if _is_numeric(series):
             lines = [_line(f'{c} = {c}.astype("float64")')]
+        elif _is_boolean(series):
+            lines = [_line(f'{c} = {c}.astype("boolean").astype("float64")')]
         else:
             lines = [
                 _line(f'text = {c}.astype("str").str.strip()'),
@@ -992,9 +996,9 @@ def _conversion(name: str, series: pd.Series, to: str, constants: dict[str, str]
             ]
         if to == "integer":
             lines += [
-                _comment("Values that are not whole numbers become missing."),
-                _line(f"whole = np.isclose({c}, np.round({c})) | {c}.isna()"),
-                _line(f'{c} = {c}.where(whole).round().astype("Int64")'),
+                _comment("Values that are not whole numbers (or past int64) become missing."),
+                _line(f"whole = ({c} == np.floor({c})) & ({c}.abs() < 2.0**63)"),
+                _line(f'{c} = {c}.where(whole).astype("Int64")'),
             ]
         return lines
     if to == "text":
@@ -1002,7 +1006,9 @@ def _conversion(name: str, series: pd.Series, to: str, constants: dict[str, str]
         if pd.api.types.is_float_dtype(series):
             lines[:0] = [
                 _comment('Whole numbers read as "3", not "3.0", as people wrote them.'),
-                _line(f"if ({c}.dropna() % 1 == 0).all():"),
+                _line(f"present = {c}.dropna()"),
+                _line(f"exact = (present.abs() < {EXACT_FLOAT_INTEGERS}).all()"),
+                _line("if (present % 1 == 0).all() and exact:"),
                 _line(f'{c} = {c}.astype("Int64")', 2),
             ]
         return lines
@@ -1016,12 +1022,13 @@ def _conversion(name: str, series: pd.Series, to: str, constants: dict[str, str]
 
 
 def _to_boolean(c: str, series: pd.Series, constants: dict[str, str]) -> list[str]:
-    import pandas as pd
 
-    from mlops_desktop.domain.recipe import _FALSE, _TRUE
+    from mlops_desktop.domain.recipe import _FALSE, _TRUE, _is_boolean, _is_numeric
 
-    if pd.api.types.is_bool_dtype(series):
+    if _is_boolean(series):
         return [_line(f'{c} = {c}.astype("boolean")')]
+    if _is_numeric(series):
+        return [_line(f'{c} = {c}.map({{1: True, 0: False}}).astype("boolean")')]
     words = {**dict.fromkeys(sorted(_TRUE), True), **dict.fromkeys(sorted(_FALSE), False)}
     constants["BOOLEAN_WORDS"] = "\n".join(
         [
@@ -1040,6 +1047,8 @@ def _to_datetime(
 ) -> list[str]:
     import pandas as pd
 
+    from mlops_desktop.domain.recipe import converted
+
     c = _col(name)
     if pd.api.types.is_datetime64_any_dtype(series):
         return [_comment(f"{name} already holds dates: nothing to do.")]
@@ -1048,7 +1057,12 @@ def _to_datetime(
         options["format"] = _literal(date_format)
     if dayfirst:
         options["dayfirst"] = "True"
-    return [_statement(f"{c} = ", _call("pd.to_datetime", f'{c}.astype("str")', **options))]
+    lines = []
+    if converted(series, "datetime", date_format, dayfirst)[1]:
+        lines.append(_comment("The dates' offsets from UTC differ: they are read into UTC."))
+        options["utc"] = "True"
+    text = f'{c}.astype("str").where({c}.notna())'
+    return [*lines, _statement(f"{c} = ", _call("pd.to_datetime", text, **options))]
 
 
 def _fill_missing(step, frame, constants) -> list[str]:
@@ -1061,24 +1075,27 @@ def _fill_missing(step, frame, constants) -> list[str]:
 def _fill_column(name: str, series: pd.Series, strategy: str, value) -> list[str]:
     import pandas as pd
 
-    from mlops_desktop.domain.recipe import _is_numeric
-
     c = _col(name)
     if strategy in ("mean", "median", "most_frequent"):
         statistic = {"mean": "mean()", "median": "median()", "most_frequent": "mode().iloc[0]"}
         empty = series.dropna().empty
         if empty:
             return [_comment(f"{name} has no values to take the {strategy} from.")]
+        if strategy != "most_frequent" and pd.api.types.is_integer_dtype(series):
+            return [
+                _line(f"fill = {c}.{statistic[strategy]}"),
+                _comment(f"A {strategy} of whole numbers need not be one."),
+                _line(f'{c} = ({c}.astype("float64") if fill % 1 else {c}).fillna(fill)'),
+            ]
         return [_line(f"{c} = {c}.fillna({c}.{statistic[strategy]})")]
+    typed = _typed(series, value)
     lines = []
     if isinstance(series.dtype, pd.CategoricalDtype):
         lines = [
-            _line(f"if {_text(value)} not in {c}.cat.categories:"),
-            _line(f"{c} = {c}.cat.add_categories([{_text(value)}])", 2),
+            _line(f"if {typed} not in {c}.cat.categories:"),
+            _line(f"{c} = {c}.cat.add_categories([{typed}])", 2),
         ]
-    if _is_numeric(series):
-        value = float(value)
-    return [*lines, _line(f"{c} = {c}.fillna({_text(value)})")]
+    return [*lines, _line(f"{c} = {c}.fillna({typed})")]
 
 
 def _drop_missing(step, frame, constants) -> list[str]:
@@ -1136,7 +1153,7 @@ def _typed(series: pd.Series, value):
 
     typed = _typed_value(series, value)
     if isinstance(typed, pd.Timestamp):
-        return f"pd.Timestamp({_text(value)})"
+        return f"pd.Timestamp({_text(typed.isoformat())})"
     return _literal(typed)
 
 
@@ -1148,45 +1165,39 @@ def _replace_values(step, frame, constants) -> list[str]:
 
 
 def _replace_in(name: str, series: pd.Series, replacements: list) -> list[str]:
-    """Replacements in one column. ``series`` follows along, so that each pair's old value is
-    typed as the column is typed when the recipe reaches that pair."""
+    """Replacements in one column, as ReplaceValues makes them: each pair's rows are found in
+    the column as it was before any pair, and a row taken by one pair is left to it."""
     import pandas as pd
 
-    from mlops_desktop.domain.recipe import _is_numeric
+    from mlops_desktop.domain.recipe import _is_numeric, replacement_masks, replacement_value
 
-    c, lines = _col(name), []
+    c = _col(name)
+    lines = [_line(f"original = {c}")]
+    lines.append(_line("taken = pd.Series(False, index=data.index)"))
     if isinstance(series.dtype, pd.CategoricalDtype):
-        series = series.astype("object")
         lines.append(_line(f'{c} = {c}.astype("object")'))
-    for old, new in replacements:
+        current = series.astype("object")
+    else:
+        current = series
+    masks = replacement_masks(series, replacements)
+    for (old, new), (mask, _) in zip(replacements, masks, strict=True):
         if old is None:
-            mask, condition = series.isna(), f"{c}.isna()"
+            condition = "original.isna()"
         else:
-            mask = (series == _typed_value_of(series, old)).fillna(False)
-            condition = f"{c}.eq({_flat(_typed(series, old))}).fillna(False)"
-        lines.append(_line(f"mask = {condition}"))
-        replacement = new
-        if new is not None and _is_numeric(series):
-            try:
-                replacement = float(new)
-            except (TypeError, ValueError):
-                lines += [
-                    _line("if mask.any():"),
-                    _comment(f"{new!r} is not a number: the column holds mixed values now.", 8),
-                    _line(f'{c} = {c}.astype("object")', 2),
-                ]
-                if mask.any():
-                    series = series.astype("object")
-        if mask.any():
-            series = series.mask(mask, replacement)
-        lines.append(_statement(f"{c} = ", _call(f"{c}.mask", "mask", _literal(replacement))))
+            condition = f"original.eq({_flat(_typed(series, old))}).fillna(False)"
+        lines += [_line(f"mask = {condition} & ~taken"), _line("taken |= mask")]
+        value = replacement_value(current, new)
+        mixed = value is not None and not isinstance(value, (int, float))
+        if mixed and _is_numeric(current):
+            lines += [
+                _line("if mask.any():"),
+                _comment(f"{new!r} is not a number: the column holds mixed values now.", 8),
+                _line(f'{c} = {c}.astype("object")', 2),
+            ]
+            if mask.any():
+                current = current.astype("object")
+        lines.append(_statement(f"{c} = ", _call(f"{c}.mask", "mask", _literal(value))))
     return lines
-
-
-def _typed_value_of(series: pd.Series, value):
-    from mlops_desktop.domain.recipe import _typed_value
-
-    return _typed_value(series, value)
 
 
 def _clean_text(step, frame, constants) -> list[str]:
@@ -1205,13 +1216,17 @@ def _clip_outliers(step, frame, constants) -> list[str]:
     lines = []
     for name in step.columns:
         c = _col(name)
+        lines += [
+            _comment("Bounds from the finite values: infinities are outliers too."),
+            _line(f'finite = {c}[np.isfinite({c}.astype("float64"))]'),
+        ]
         if step.method == "quantile":
             lower, upper = _text(step.lower), _text(step.upper)
-            lines.append(_line(f"low, high = {c}.quantile({lower}), {c}.quantile({upper})"))
+            lines.append(_line(f"low, high = finite.quantile({lower}), finite.quantile({upper})"))
         else:
             factor = _text(step.factor)
             lines += [
-                _line(f"q1, q3 = {c}.quantile(0.25), {c}.quantile(0.75)"),
+                _line("q1, q3 = finite.quantile(0.25), finite.quantile(0.75)"),
                 _line(f"low, high = q1 - {factor} * (q3 - q1), q3 + {factor} * (q3 - q1)"),
             ]
         lines.append(_line(f"{c} = {c}.clip(low, high)"))
