@@ -43,3 +43,17 @@ def sort_rows(
         sort_keys=[("v", "descending" if descending else "ascending", "at_end")],
     ).to_numpy()
     return order if rows is None else rows[order]
+
+
+def view_rows(
+    table: pa.Table,
+    condition: tuple[str, str, object] | None,
+    sort: tuple[str, bool] | None,
+    state: TaskState | None = None,
+) -> np.ndarray | None:
+    """Row numbers meeting ``condition`` (column, operator, value), in the order of ``sort``
+    (column, descending); None for every row as it is."""
+    rows = None if condition is None else filter_rows(table, *condition, state=state)
+    if sort is not None:
+        rows = sort_rows(table, *sort, rows, state)
+    return rows

@@ -34,6 +34,8 @@ SKLEARN_DATASETS = {
     "linnerud": "load_linnerud",
 }
 PREVIEW_ROWS = 100
+#: A preview reads at most this much of a file.
+PREVIEW_BYTES = 1 << 20
 BLOCK_BYTES = 16 << 20
 _READ_CHUNK = 1 << 20
 
@@ -246,12 +248,17 @@ def _read_csv(path: Path, settings: ImportSettings, state: TaskState | None, row
         )
         return read, parse, convert
 
+    if rows is not None and path.stat().st_size <= PREVIEW_BYTES:
+        # The preview reads this much anyway: read it as the import will, with every check,
+        # so that it never offers to import a file the import then refuses.
+        return _read_csv(path, settings, None, None)[0].slice(0, rows), None
+
     def attempt(newlines_in_values: bool):
         read, parse, convert = options(newlines_in_values)
         if rows is None:
             return pacsv.read_csv(path, read, parse, convert)
         with path.open("rb") as f:
-            head = _complete_lines(f.read(1 << 20), path.stat().st_size)
+            head = _complete_lines(f.read(PREVIEW_BYTES), path.stat().st_size)
         return pacsv.read_csv(io.BytesIO(head), read, parse, convert)
 
     fingerprint = _Fingerprint(path, state).start() if rows is None else None
@@ -272,6 +279,7 @@ def _read_csv(path: Path, settings: ImportSettings, state: TaskState | None, row
         ) from None
     finally:
         digest = fingerprint.result() if fingerprint is not None else None
+    _check_decoded(table, path, settings)
     if rows is not None:
         return table.slice(0, rows), None
     # pyarrow ends a quoted field that is never closed at the end of the file without a word;
@@ -283,14 +291,25 @@ def _read_csv(path: Path, settings: ImportSettings, state: TaskState | None, row
             "the end of the file: fix the quoting and import it again."
         )
     table = _without_whitespace_lines(table, whitespace, path, settings, fingerprint.quotes > 0)
-    binary = _binary_columns(table)
-    if binary:
-        raise UserError(
-            f"{path.name}: column {binary[0]!r} has bytes that are not valid "
-            f"{settings.encoding}: choose the file's real encoding (for example cp1252 "
-            "or utf-16) and import it again."
-        )
     return table, digest
+
+
+def _check_decoded(table: pa.Table, path: Path, settings: ImportSettings) -> None:
+    """Names and values that are not valid in the chosen encoding: pyarrow keeps such values
+    as bytes, and such names fail only when they are first used."""
+    try:
+        table.schema.names  # noqa: B018
+    except UnicodeDecodeError:
+        where = "its column names have"
+    else:
+        binary = _binary_columns(table)
+        if not binary:
+            return
+        where = f"column {binary[0]!r} has"
+    raise UserError(
+        f"{path.name}: {where} bytes that are not valid {settings.encoding}: choose the "
+        "file's real encoding (for example cp1252 or utf-16) and import it again."
+    )
 
 
 def _complete_lines(data: bytes, size: int) -> bytes:
@@ -337,7 +356,7 @@ def _read_jsonl(path: Path, rows: int | None) -> pa.Table:
         if rows is None:
             return pajson.read_json(path)
         with path.open("rb") as f:
-            head = _complete_lines(f.read(1 << 20), path.stat().st_size)
+            head = _complete_lines(f.read(PREVIEW_BYTES), path.stat().st_size)
         return pajson.read_json(io.BytesIO(head)).slice(0, rows)
     except pa.ArrowInvalid as exc:
         raise UserError(
@@ -428,23 +447,25 @@ def read_source(
             f"{path.name} could not be read to the end ({exc.strerror or exc}): it may have "
             "been deleted or moved while it was being imported. Nothing was imported."
         ) from None
-    if rows is not None:
-        return SourceTable(table.slice(0, rows), SourceFile(path.name, "", settings.format))
-    if digest is None:
-        digest = file_sha256(path, state)
-    try:
-        changed = _fingerprint(path) != before
-    except FileNotFoundError:
-        changed = True
-    if changed:
-        raise UserError(
-            f"{path.name} was changed or deleted while it was being imported, so nothing was "
-            "imported: import it again once it is complete."
-        )
+    if rows is None:
+        if digest is None:
+            digest = file_sha256(path, state)
+        try:
+            changed = _fingerprint(path) != before
+        except FileNotFoundError:
+            changed = True
+        if changed:
+            raise UserError(
+                f"{path.name} was changed or deleted while it was being imported, so nothing "
+                "was imported: import it again once it is complete."
+            )
+    # A preview is refused as the import would be.
     if table.num_columns == 0:
         raise UserError(f"{path.name} has no columns: there is nothing to import.")
     if table.num_rows == 0:
         raise UserError(f"{path.name} has column names but no rows: there is nothing to import.")
+    if rows is not None:
+        return SourceTable(table.slice(0, rows), SourceFile(path.name, "", settings.format))
     if state is not None:
         state.check_cancelled()
     return SourceTable(table, SourceFile(path.name, digest, settings.format, settings.to_json()))

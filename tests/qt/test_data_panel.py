@@ -86,6 +86,36 @@ def test_sorting_and_filtering_run_in_the_background(panel, qtbot):
     qtbot.waitUntil(lambda: table.model.rowCount() == 4, timeout=5000)
 
 
+def test_a_sort_clicked_while_a_filter_works_keeps_the_filter(panel, qtbot):
+    select(panel, qtbot, "sales:1")
+    table = panel.table
+    table.column_box.setCurrentText("store")
+    table.operator_box.setCurrentText("==")
+    table.value_edit.setText("Oslo")
+    table.apply_filter()
+    table._sort_by(1)  # before the filter's rows come back
+    qtbot.waitUntil(lambda: table._sort is not None, timeout=5000)
+    assert table.model.rowCount() == 2
+    assert "Showing 2 of 4 rows, sorted by" in table.status.text()
+    table.clear_filter()
+    qtbot.waitUntil(lambda: table.model.rowCount() == 4, timeout=5000)
+    assert table._sort is not None  # the sort outlives the filter
+
+
+def test_a_refused_filter_leaves_the_rows_shown_and_says_why(panel, qtbot):
+    select(panel, qtbot, "sales:1")
+    table = panel.table
+    table.column_box.setCurrentText("store")
+    table.operator_box.setCurrentText(">")
+    table.value_edit.setText("5")
+    table.apply_filter()
+    qtbot.waitUntil(lambda: "holds text" in table.status.text(), timeout=5000)
+    assert table.model.rowCount() == 4
+    table._sort_by(1)  # the refused filter is not asked for again
+    qtbot.waitUntil(lambda: table._sort is not None, timeout=5000)
+    assert table.model.rowCount() == 4
+
+
 def test_the_import_dialog_shows_detected_settings_and_a_preview(qtbot, window, tmp_path):
     csv = tmp_path / "sales.csv"
     csv.write_text(SALES, encoding="utf-8")
@@ -118,6 +148,29 @@ def test_the_import_dialog_explains_a_file_it_cannot_read(qtbot, window, tmp_pat
     dialog = ImportDialog(noise, window.runner)
     qtbot.addWidget(dialog)
     qtbot.waitUntil(lambda: "binary" in dialog.message.text(), timeout=10_000)
+    assert not dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).isEnabled()
+
+
+@pytest.mark.parametrize(
+    ("data", "encoding", "message"),
+    [
+        (b"caf\xe9,na\xefve\n1,2\n", "utf-8", "column names have bytes that are not valid"),
+        (b"a,b\n", None, "column names but no rows"),
+        (b'a,b\n1,"2\n3,4\n', None, "never closed"),
+    ],
+)
+def test_the_preview_refuses_what_the_import_would(
+    qtbot, window, tmp_path, data, encoding, message
+):
+    path = tmp_path / "odd.csv"
+    path.write_bytes(data)
+    dialog = ImportDialog(path, window.runner)
+    qtbot.addWidget(dialog)
+    if encoding is not None:
+        qtbot.waitUntil(lambda: bool(dialog.preview_model.columnCount()), timeout=10_000)
+        dialog.encoding_box.setCurrentText(encoding)
+        dialog.refresh()
+    qtbot.waitUntil(lambda: message in dialog.message.text(), timeout=10_000)
     assert not dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).isEnabled()
 
 

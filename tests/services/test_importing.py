@@ -167,6 +167,15 @@ def test_times_with_fractions_of_a_second_import_and_profile(project, tmp_path):
     assert project.datasets.load_frame(version)["at"].iloc[0].microsecond == 250_000
 
 
+def test_names_undecodable_in_the_chosen_encoding_are_a_sentence(project, tmp_path):
+    path = write(tmp_path, "names.csv", b"caf\xe9,na\xefve\n1,2\n")
+    settings = ImportSettings(format="csv", encoding="utf-8", delimiter=",", header=True)
+    for rows in (None, 100):
+        with pytest.raises(UserError, match=r"names\.csv: its column names have bytes that are"):
+            read_source(path, settings, rows=rows)
+    assert read_source(path, detect(path).settings).table.column_names == ["café", "naïve"]
+
+
 def test_a_file_deleted_while_importing_is_refused(project, tmp_path):
     path = write(tmp_path, "vanishing.csv", "a,b\n" + "1,2\n" * 1000)
 

@@ -42,6 +42,10 @@ class ArrowTableModel(QAbstractTableModel):
         self._rows: np.ndarray | None = None  # the view: indices into the table, or None
         self._blocks: OrderedDict[tuple[int, int], list] = OrderedDict()
         self._numeric: list[bool] = []
+        # Arrow builds column_names anew on every access: with thousands of columns that
+        # made each header paint a list of them all.
+        self._names: list[str] = []
+        self._tips: list[str] = []
 
     @property
     def table(self) -> pa.Table | None:
@@ -52,10 +56,13 @@ class ArrowTableModel(QAbstractTableModel):
         self._table = table
         self._rows = None
         self._blocks.clear()
+        types = table.schema.types if table is not None else []
         self._numeric = [
             pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
-            for t in (table.schema.types if table is not None else [])
+            for t in types
         ]
+        self._names = table.column_names if table is not None else []
+        self._tips = [f"{name} ({t})" for name, t in zip(self._names, types, strict=True)]
         self.endResetModel()
 
     def set_view(self, rows: np.ndarray | None) -> None:
@@ -88,9 +95,9 @@ class ArrowTableModel(QAbstractTableModel):
             return None
         if orientation == Qt.Orientation.Horizontal:
             if role == Qt.ItemDataRole.DisplayRole:
-                return self._table.column_names[section]
+                return self._names[section]
             if role == Qt.ItemDataRole.ToolTipRole:
-                return f"{self._table.column_names[section]} ({self._table.schema.types[section]})"
+                return self._tips[section]
         elif role == Qt.ItemDataRole.DisplayRole:
             return f"{self.source_row(section) + 1:,}"
         return None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pyarrow as pa
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -18,7 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from mlops_desktop.domain.recipe import OPERATORS
-from mlops_desktop.domain.views import filter_rows, sort_rows
+from mlops_desktop.domain.views import view_rows
 from mlops_desktop.qt.models.arrow_table import ArrowTableModel
 from mlops_desktop.qt.workers.tasks import TaskHandle, TaskRunner
 
@@ -39,8 +38,11 @@ class DataTable(QWidget):
         super().__init__(parent)
         self._runner = runner
         self._pending: TaskHandle | None = None
-        self._filtered: np.ndarray | None = None
+        # What is shown (a filter's condition, a sort's column and direction) and what was
+        # last asked for, which a running task is working towards.
+        self._condition: tuple | None = None
         self._sort: tuple[int, bool] | None = None
+        self._wanted: tuple[tuple | None, tuple[int, bool] | None] = (None, None)
         self.model = ArrowTableModel(self)
 
         self.view = QTableView()
@@ -90,7 +92,7 @@ class DataTable(QWidget):
 
     def set_table(self, table: pa.Table | None) -> None:
         self._cancel_pending()
-        self._filtered, self._sort = None, None
+        self._condition, self._sort, self._wanted = None, None, (None, None)
         self.view.horizontalHeader().setSortIndicatorShown(False)
         self.model.set_table(table)
         self.column_box.clear()
@@ -120,7 +122,7 @@ class DataTable(QWidget):
         shown = self.model.view_rows()
         text = (
             f"{table.num_rows:,} rows × {table.num_columns} columns"
-            if shown == table.num_rows and self._filtered is None
+            if shown == table.num_rows and self._condition is None
             else f"Showing {shown:,} of {table.num_rows:,} rows"
         )
         if self._sort is not None:
@@ -140,61 +142,58 @@ class DataTable(QWidget):
         self._cancel_pending()
         handle = self._runner.start(title, fn, *args)
         self._pending = handle
-        handle.failed.connect(lambda message: self._update_status(message))
+        handle.failed.connect(
+            lambda message, h=handle: h is self._pending and self._failed(message)
+        )
         self._update_status("Working…")
         return handle
 
     def apply_filter(self) -> None:
-        table = self.model.table
-        if table is None:
+        if self.model.table is None:
             return
         column, operator = self.column_box.currentText(), self.operator_box.currentText()
         value = parse_filter_value(operator, self.value_edit.text())
-        handle = self._start("Filtering", filter_rows, table, column, operator, value)
-        handle.succeeded.connect(lambda rows, h=handle: self._filtered_by(h, rows))
-
-    def _filtered_by(self, handle: TaskHandle, rows: np.ndarray) -> None:
-        if handle is not self._pending:
-            return  # a newer request replaced this one
-        self._filtered = rows
-        if self._sort is not None:
-            self._sort_by(self._sort[0], toggle=False)
-        else:
-            self.model.set_view(rows)
-            self._update_status()
+        self._request((column, operator, value), self._wanted[1])
 
     def clear_filter(self) -> None:
-        self._filtered = None
-        if self._sort is not None:
-            self._sort_by(self._sort[0], toggle=False)
-        else:
-            self._cancel_pending()
-            self.model.set_view(None)
-            self._update_status()
+        self._request(None, self._wanted[1])
 
     def _sort_by(self, column: int, toggle: bool = True) -> None:
-        table = self.model.table
-        if table is None:
+        if self.model.table is None:
             return
-        descending = False
-        if self._sort is not None and self._sort[0] == column:
-            descending = not self._sort[1] if toggle else self._sort[1]
-        name = table.column_names[column]
-        handle = self._start(
-            f"Sorting by {name}", sort_rows, table, name, descending, self._filtered
-        )
+        sort, descending = self._wanted[1], False
+        if sort is not None and sort[0] == column:
+            descending = not sort[1] if toggle else sort[1]
+        self._request(self._wanted[0], (column, descending))
+
+    def _request(self, condition, sort: tuple[int, bool] | None) -> None:
+        """Show the rows meeting ``condition`` in ``sort``'s order: both go to one task, so
+        a sort clicked while a filter is still working keeps that filter (and vice versa)."""
+        table = self.model.table
+        self._wanted = (condition, sort)
+        if condition is None and sort is None:
+            self._cancel_pending()
+            self._show(None, None, None)
+            return
+        by = None if sort is None else (table.column_names[sort[0]], sort[1])
+        title = "Filtering" if sort is None else f"Sorting by {by[0]}"
+        handle = self._start(title, view_rows, table, condition, by)
         handle.succeeded.connect(
-            lambda rows, h=handle: self._sorted_by(h, column, descending, rows)
+            lambda rows, h=handle: h is self._pending and self._show(condition, sort, rows)
         )
 
-    def _sorted_by(self, handle: TaskHandle, column: int, descending: bool, rows) -> None:
-        if handle is not self._pending:
-            return
-        self._sort = (column, descending)
+    def _failed(self, message: str) -> None:
+        self._wanted = (self._condition, self._sort)  # what is shown stays what is asked for
+        self._update_status(message)
+
+    def _show(self, condition, sort: tuple[int, bool] | None, rows) -> None:
+        self._condition, self._sort = condition, sort
         header = self.view.horizontalHeader()
-        header.setSortIndicatorShown(True)
-        header.setSortIndicator(
-            column, Qt.SortOrder.DescendingOrder if descending else Qt.SortOrder.AscendingOrder
-        )
+        header.setSortIndicatorShown(sort is not None)
+        if sort is not None:
+            order = Qt.SortOrder.DescendingOrder if sort[1] else Qt.SortOrder.AscendingOrder
+            header.setSortIndicator(sort[0], order)
         self.model.set_view(rows)
+        # Left scrolled past the end of fewer rows, the view repainted every row's header.
+        self.view.scrollToTop()
         self._update_status()
