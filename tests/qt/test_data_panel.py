@@ -6,7 +6,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import QApplication, QDialogButtonBox
 
 from mlops_desktop import Project
@@ -14,6 +14,7 @@ from mlops_desktop.domain import recipe
 from mlops_desktop.domain.profile import profile_table
 from mlops_desktop.qt.models.arrow_table import BLOCK_ROWS, ArrowTableModel
 from mlops_desktop.qt.models.profile import HEADERS, ProfileModel
+from mlops_desktop.qt.panels.data import panel as data_panel
 from mlops_desktop.qt.panels.data import recipe_editor
 from mlops_desktop.qt.panels.data.diff_dialog import DiffDialog
 from mlops_desktop.qt.panels.data.import_dialog import ImportDialog
@@ -241,10 +242,16 @@ def test_recipe_steps_preview_undo_redo_and_save(panel, qtbot, monkeypatch):
     editor.step_list.setCurrentRow(0)
     qtbot.waitUntil(lambda: "1 cells changed" in editor.preview_summary.text(), timeout=10_000)
 
-    editor.undo_stack.undo()
+    assert editor.undo_action.text() == "Undo"  # the step is named in the tooltip only
+    assert editor.undo_action.toolTip().startswith("Undo Add")
+    assert QKeySequence("Ctrl+Shift+Z") in editor.redo_action.shortcuts()
+    editor.undo_action.trigger()
     assert len(editor.steps) == 1
-    editor.undo_stack.redo()
+    assert editor.redo_action.isEnabled()
+    assert editor.redo_action.text() == "Redo"
+    editor.redo_action.trigger()
     assert len(editor.steps) == 2
+    assert not editor.redo_action.isEnabled()
     editor.step_list.setCurrentRow(1)
     editor.move_step(-1)
     assert editor.steps[0].kind == "filter_rows"
@@ -311,6 +318,31 @@ def test_comparing_two_versions(panel, qtbot):
     qtbot.waitUntil(lambda: dialog.result is not None, timeout=60_000)
     assert "Columns removed: postcode." in dialog.summary.text()
     assert dialog.stats.rowCount() > 0
+
+
+def test_compare_starts_from_the_version_before_of_the_same_dataset(
+    panel, qtbot, tmp_path, monkeypatch
+):
+    project = panel.context.project
+    other = tmp_path / "other.csv"
+    other.write_text("a\n1\n2\n")
+    project.datasets.import_file(other)
+    next_month = tmp_path / "sales.csv"
+    next_month.write_text(SALES + "Bodø;3;8001\n", encoding="utf-8")
+    project.datasets.import_file(next_month)  # sales:2, with no parent
+    panel.refresh()
+    select(panel, qtbot, "sales:2")
+    chosen = []
+    monkeypatch.setattr(
+        data_panel, "DiffDialog", lambda _c, _v, a, b, _p: chosen.append((a, b)) or _Shown()
+    )
+    panel.compare()
+    assert [(a.label, b.label) for a, b in chosen] == [("sales:1", "sales:2")]
+
+
+class _Shown:
+    def exec(self) -> int:
+        return 0
 
 
 def test_a_million_rows_are_read_lazily():

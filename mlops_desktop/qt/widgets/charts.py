@@ -118,7 +118,35 @@ def draw_missing(figure, profile: TableProfile) -> None:
     axes.barh(names, shares, color="#d62728")
     axes.set_xlabel("% missing")
     axes.set_xlim(0, 100)
-    axes.set_title("Missing values by column", loc="left", fontsize=10)
+    shown = (
+        f": the {len(columns)} of {len(profile.columns):,} with most"
+        if len(profile.columns) > len(columns)
+        else ""
+    )
+    axes.set_title(f"Missing values by column{shown}", loc="left", fontsize=10)
+
+
+def _short_labels(names: list[str], width: int) -> list[str]:
+    """Names cut to ``width``, keeping the part that tells them apart: columns named
+    ``reading_001_celsius`` ... ``reading_030_celsius`` show as ``…001…`` ... ``…030…``."""
+    head = _shared_start(names)
+    tail = _shared_start([n[::-1] for n in names])
+    if min(len(n) for n in names) - head - tail < 1:
+        head = tail = 0
+    labels = []
+    for name in names:
+        core = name[head : len(name) - tail]
+        label = ("…" if head else "") + core + ("…" if tail else "")
+        labels.append(label if len(label) <= width else label[: width - 1] + "…")
+    return labels
+
+
+def _shared_start(texts: list[str]) -> int:
+    """How many characters every text starts with alike."""
+    for i, chars in enumerate(zip(*texts, strict=False)):
+        if len(set(chars)) > 1:
+            return i
+    return min(len(t) for t in texts)
 
 
 def draw_correlation(figure, profile: TableProfile) -> None:
@@ -134,16 +162,24 @@ def draw_correlation(figure, profile: TableProfile) -> None:
     names = correlation["columns"]
     matrix = np.array([[np.nan if v is None else v for v in row] for row in correlation["matrix"]])
     image = axes.imshow(matrix, cmap="RdBu_r", vmin=-1, vmax=1)
-    axes.set_xticks(range(len(names)), [n[:16] for n in names], rotation=60, ha="right", fontsize=8)
-    axes.set_yticks(range(len(names)), [n[:16] for n in names], fontsize=8)
+    # Past 16 columns, smaller and shorter names keep every label apart.
+    crowded = len(names) > 16
+    labels = _short_labels(names, 11) if crowded else [n[:16] for n in names]
+    size = 6 if crowded else 8
+    axes.set_xticks(range(len(names)), labels, rotation=60, ha="right", fontsize=size)
+    axes.set_yticks(range(len(names)), labels, fontsize=size)
     if len(names) <= 12:
         for i in range(len(names)):
             for j in range(len(names)):
                 if not np.isnan(matrix[i, j]):
                     axes.text(j, i, f"{matrix[i, j]:.2f}", ha="center", va="center", fontsize=7)
     figure.colorbar(image, ax=axes, shrink=0.8, label="Pearson r")
-    axes.set_title(
-        f"Correlation of numeric columns ({correlation['rows_used']:,} rows)",
-        loc="left",
+    numeric = sum(c.kind == "numeric" and c.unique > 1 for c in profile.columns)
+    which = f"the first {len(names)} of {numeric:,}" if numeric > len(names) else "the"
+    # On the figure, not the square map: there a long title ran off the right edge.
+    figure.suptitle(
+        f"Correlation of {which} numeric columns ({correlation['rows_used']:,} rows)",
+        x=0.01,
+        ha="left",
         fontsize=10,
     )

@@ -283,8 +283,12 @@ class DataPanel(Panel):
         if len(self.versions) < 2:
             return
         b = self.current or self.versions[-1]
+        # From its parent, else the version of the same dataset before it (last month's
+        # import), else any other.
         parent = next((v for v in self.versions if v.uuid == b.parent_uuid), None)
-        a = parent or next((v for v in self.versions if v.uuid != b.uuid), None)
+        earlier = [v for v in self.versions if v.name == b.name and v.version < b.version]
+        previous = max(earlier, key=lambda v: v.version) if earlier else None
+        a = parent or previous or next((v for v in self.versions if v.uuid != b.uuid), None)
         DiffDialog(self.context, self.versions, a, b, self).exec()
 
     def export(self) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeySequence, QUndoCommand, QUndoStack
+from PySide6.QtGui import QAction, QKeySequence, QUndoCommand, QUndoStack
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -84,13 +84,16 @@ class RecipeEditor(QWidget):
         self.up_button.clicked.connect(lambda: self.move_step(-1))
         self.down_button = QPushButton("Move down")
         self.down_button.clicked.connect(lambda: self.move_step(1))
-        self.undo_action = self.undo_stack.createUndoAction(self, "Undo")
-        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
-        self.redo_action = self.undo_stack.createRedoAction(self, "Redo")
-        self.redo_action.setShortcut(QKeySequence.StandardKey.Redo)
-        for action in (self.undo_action, self.redo_action):
-            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            self.addAction(action)
+        self.undo_action = self._stack_action("Undo", self.undo_stack.undo, "Ctrl+Z")
+        self.undo_stack.canUndoChanged.connect(self.undo_action.setEnabled)
+        self.undo_stack.undoTextChanged.connect(
+            lambda text: self.undo_action.setToolTip(f"Undo {text}" if text else "Undo")
+        )
+        self.redo_action = self._stack_action("Redo", self.undo_stack.redo, "Ctrl+Shift+Z")
+        self.undo_stack.canRedoChanged.connect(self.redo_action.setEnabled)
+        self.undo_stack.redoTextChanged.connect(
+            lambda text: self.redo_action.setToolTip(f"Redo {text}" if text else "Redo")
+        )
         undo = QToolButton()
         undo.setDefaultAction(self.undo_action)
         redo = QToolButton()
@@ -135,6 +138,7 @@ class RecipeEditor(QWidget):
         self.step_list.itemDoubleClicked.connect(lambda _item: self.edit_step())
         self.preview_title = QLabel()
         self.preview_title.setObjectName("section-title")
+        self.preview_title.setWordWrap(True)  # a step's description can be long
         self.preview_summary = QLabel()
         self.preview_summary.setObjectName("preview-summary")
         self.preview_summary.setWordWrap(True)
@@ -397,3 +401,21 @@ class RecipeEditor(QWidget):
         )
         self.context.mark_changed()
         self.version_saved.emit(version)
+
+    def _stack_action(self, text: str, trigger, key: str) -> QAction:
+        """Undo or Redo, always named so (a step's description, which QUndoStack's own
+        actions put in their text, widened the window); the step shows as a tooltip. Every
+        binding of the platform works, and the one the guide names too."""
+        action = QAction(text, self)
+        action.setEnabled(False)
+        action.triggered.connect(trigger)
+        standard = (
+            QKeySequence.StandardKey.Undo if text == "Undo" else QKeySequence.StandardKey.Redo
+        )
+        keys = QKeySequence.keyBindings(standard)
+        action.setShortcuts(
+            [*keys, *([QKeySequence(key)] if QKeySequence(key) not in keys else [])]
+        )
+        action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.addAction(action)
+        return action
