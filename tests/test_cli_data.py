@@ -108,6 +108,10 @@ def test_import_overrides_and_sklearn(cli_project, tmp_path):
         (("data", "clean", "{p}", "nope", "{tmp}/recipe.json"), "no dataset version nope"),
         (("data", "clean", "{p}", "nope", "{tmp}/bad.json"), "not valid JSON"),
         (("data", "export", "{p}", "nope", "{tmp}/x.csv"), "no dataset version nope"),
+        (("data", "import", "{p}", "{tmp}/u16.csv", "--encoding", "utf-16"), "utf-16-le or"),
+        (("data", "import", "{p}", "{tmp}/u16.csv", "--encoding", "rot13"), "not an encoding"),
+        (("data", "import", "{p}", "{tmp}/header.csv", "--delimiter", ""), "one character"),
+        (("data", "import", "{p}", "{tmp}/named.xlsx"), "named like an Excel file"),
     ],
 )
 def test_data_errors_exit_1_and_change_nothing(cli_project, tmp_path, args, fragment):
@@ -115,7 +119,16 @@ def test_data_errors_exit_1_and_change_nothing(cli_project, tmp_path, args, frag
     (tmp_path / "header.csv").write_text("a,b\n")
     (tmp_path / "recipe.json").write_text('{"steps": [{"step": "drop_duplicates"}]}')
     (tmp_path / "bad.json").write_text("{steps: oops")
+    (tmp_path / "u16.csv").write_bytes("a,b\n1,2\n".encode("utf-16-le"))  # no byte-order mark
+    (tmp_path / "named.xlsx").write_text("a,b\n1,2\n")
     before = file_digest(cli_project)
     result = run(*(a.format(p=cli_project, tmp=tmp_path) for a in args))
     assert_user_error(result, fragment)
     assert file_digest(cli_project) == before
+
+
+def test_a_chosen_format_reads_a_file_its_name_misdescribes(cli_project, tmp_path):
+    named = tmp_path / "named.xlsx"
+    named.write_text("a,b\n1,2\n")
+    result = run("data", "import", cli_project, named, "--format", "csv", "--json", check_exit=0)
+    assert json.loads(result.stdout)["rows"] == 1

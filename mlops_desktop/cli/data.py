@@ -33,7 +33,7 @@ def data_group() -> None:
     type=click.Choice(["csv", "parquet", "jsonl", "xlsx"]),
     help="Override the detected file format.",
 )
-@click.option("--delimiter", help="Override the detected delimiter (use '\t' for tab).")
+@click.option("--delimiter", help="Override the detected delimiter (use '\\t' for tab).")
 @click.option("--encoding", help="Override the detected encoding (utf-8, utf-16, cp1252, ...).")
 @click.option("--decimal", type=click.Choice([".", ","]), help="Override the decimal mark.")
 @click.option("--header/--no-header", default=None, help="Whether the first row holds names.")
@@ -59,10 +59,10 @@ def data_import_command(
 
     settings = None
     if not source.startswith(SKLEARN_PREFIX):
-        settings = detect(Path(source)).settings
+        settings = detect(Path(source), file_format).settings
         overrides = {
             "format": file_format,
-            "delimiter": delimiter.replace("\\t", "\t") if delimiter else None,
+            "delimiter": delimiter.replace("\\t", "\t") if delimiter is not None else None,
             "encoding": encoding,
             "decimal": decimal,
             "header": header,

@@ -480,12 +480,16 @@ def profile_columns(
     ``map_fn`` may be a thread pool's ``map`` (Arrow's kernels release the GIL, so columns
     profile in parallel)."""
 
+    # Once: Arrow builds the list anew on every access, which made a file of thousands of
+    # columns profile in time growing with their square.
+    names = table.column_names
+
     def one(i: int) -> tuple[ColumnProfile, pa.ChunkedArray | None]:
         if state is not None:
             state.check_cancelled()
         array = table.column(i)
         encoded = dictionary_encoded(array)
-        return profile_column(table.column_names[i], array, encoded), encoded
+        return profile_column(names[i], array, encoded), encoded
 
     profiled = list(map_fn(one, range(table.num_columns)))
     columns = [column for column, _ in profiled]

@@ -195,8 +195,8 @@ def _to_boolean(series: pd.Series) -> pd.Series:
         return series.astype("boolean")
     result = pd.Series(pd.NA, index=series.index, dtype="boolean")
     if _is_numeric(series):  # 1 and 0, as the words "1" and "0" read; other numbers: missing
-        result[series == 1] = True
-        result[series == 0] = False
+        result[(series == 1).fillna(False).astype(bool)] = True
+        result[(series == 0).fillna(False).astype(bool)] = False
         return result
     text = series.astype("str").str.strip().str.lower()
     result[text.isin(_TRUE)] = True
@@ -603,6 +603,8 @@ class ReplaceValues(Step):
                 new = replacement_value(series, new)
                 if not isinstance(new, (int, float)) and _is_numeric(series) and new is not None:
                     series = series.astype("object")  # text among numbers: mixed now
+                elif isinstance(new, float) and pd.api.types.is_integer_dtype(series) and new % 1:
+                    series = series.astype("float64")
                 series = series.mask(mask, new)
             updates[column] = series
         return frame.assign(**updates), []
@@ -710,6 +712,8 @@ class ClipOutliers(Step):
             if pd.isna(low) or pd.isna(high):
                 notes.append(f"{column!r} has no finite values, so nothing was clipped.")
                 continue
+            if pd.api.types.is_integer_dtype(series) and (low % 1 or high % 1):
+                series = series.astype("float64")  # bounds between whole numbers
             updates[column] = series.clip(low, high)
             notes.append(f"{column!r} clipped to [{low:.6g}, {high:.6g}].")
         return frame.assign(**updates), notes

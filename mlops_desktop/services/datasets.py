@@ -234,7 +234,7 @@ class Datasets:
             raise UserError("The recipe has no steps: add at least one before saving.")
         if state is not None:
             state.set_progress(None, f"Loading {parent.label}")
-        frame = self.load_frame(parent)
+        frame = tabular.exact_frame(self.load_table(parent))
         apply_state = SubTask(state, 0.0, 0.5) if state is not None else None
         cleaned, reports = apply_recipe(frame, steps, apply_state)
         if cleaned.shape[1] == 0:
@@ -258,10 +258,10 @@ class Datasets:
         va, vb = self._resolve(a), self._resolve(b)
         return diff(
             va.label,
-            self.load_frame(va),
+            tabular.exact_frame(self.load_table(va)),
             self.profile(va),
             vb.label,
-            self.load_frame(vb),
+            tabular.exact_frame(self.load_table(vb)),
             self.profile(vb),
         )
 

@@ -187,11 +187,13 @@ def _unquoted_blank_rows(path: Path, settings: ImportSettings, whitespace: str) 
     return rows[1:] if settings.header else rows
 
 
-def _last_value_ends_a_line(table: pa.Table) -> bool:
+def _last_value_spans_lines(table: pa.Table) -> bool:
+    """A quote opened in the last field but never closed takes the rest of the file into
+    it, line breaks and all (even when an earlier stray quote makes the count even)."""
     if table.num_rows == 0 or table.num_columns == 0:
         return False
     last = table.column(table.num_columns - 1)[table.num_rows - 1].as_py()
-    return isinstance(last, str) and last.endswith(("\n", "\r"))
+    return isinstance(last, str) and ("\n" in last or "\r" in last)
 
 
 def _unbalanced_quote(path: Path, settings: ImportSettings) -> bool:
@@ -284,7 +286,7 @@ def _read_csv(path: Path, settings: ImportSettings, state: TaskState | None, row
         return table.slice(0, rows), None
     # pyarrow ends a quoted field that is never closed at the end of the file without a word;
     # an odd number of quotes, or a last value that swallowed a line break, is the trace.
-    suspicious = fingerprint.quotes % 2 == 1 or _last_value_ends_a_line(table)
+    suspicious = fingerprint.quotes % 2 == 1 or _last_value_spans_lines(table)
     if suspicious and _unbalanced_quote(path, settings):
         raise UserError(
             f'{path.name} has a quote (") that is never closed, so its last field runs to '
@@ -352,19 +354,50 @@ def _read_parquet(path: Path) -> pa.Table:
 def _read_jsonl(path: Path, rows: int | None) -> pa.Table:
     import pyarrow.json as pajson
 
-    try:
-        if rows is None:
-            return pajson.read_json(path)
+    if rows is None:
+        source = path
+    else:
         with path.open("rb") as f:
-            head = _complete_lines(f.read(PREVIEW_BYTES), path.stat().st_size)
-        return pajson.read_json(io.BytesIO(head)).slice(0, rows)
+            source = io.BytesIO(_complete_lines(f.read(PREVIEW_BYTES), path.stat().st_size))
+    try:
+        table = pajson.read_json(source)
     except pa.ArrowInvalid as exc:
+        if "changed from" not in str(exc):
+            raise UserError(
+                f"{path.name} is not valid JSON Lines ({exc}): each line must be one JSON object."
+            ) from None
+        # A key holding numbers on some lines and text on others: Arrow wants one type per
+        # key, pandas reads each value as it is, and mixed keys become text.
+        table = _mixed_jsonl(path, source)
+    try:
+        table.validate(full=True)  # the reader takes text as it comes, valid UTF-8 or not
+    except pa.ArrowInvalid:
+        raise UserError(
+            f"{path.name} has text that is not valid UTF-8, which JSON Lines must be: save it "
+            "as UTF-8 and import it again."
+        ) from None
+    return table if rows is None else table.slice(0, rows)
+
+
+def _mixed_jsonl(path: Path, source) -> pa.Table:
+    import pandas as pd
+
+    if isinstance(source, io.BytesIO):
+        source.seek(0)
+    try:
+        frame = pd.read_json(source, lines=True, dtype=False)
+    except ValueError as exc:
         raise UserError(
             f"{path.name} is not valid JSON Lines ({exc}): each line must be one JSON object."
         ) from None
+    return tabular.frame_to_table(frame)
 
 
 def _read_xlsx(path: Path, settings: ImportSettings, rows: int | None) -> pa.Table:
+    """A sheet's cells as openpyxl gives them: text stays text (a code written '01234'
+    keeps its zero; pandas' own inference would make it 1234), and each column's type is
+    what its cells hold, text where they mix. Names go through the same renaming (with
+    notes) as delimited text, not pandas' "a.1" and "Unnamed: 2"."""
     import zipfile
 
     import pandas as pd
@@ -373,8 +406,9 @@ def _read_xlsx(path: Path, settings: ImportSettings, rows: int | None) -> pa.Tab
         frame = pd.read_excel(
             path,
             sheet_name=settings.sheet if settings.sheet else 0,
-            header=0 if settings.header else None,
-            nrows=rows,
+            header=None,
+            dtype=object,
+            nrows=None if rows is None else rows + 1,
             engine="openpyxl",
         )
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
@@ -382,7 +416,14 @@ def _read_xlsx(path: Path, settings: ImportSettings, rows: int | None) -> pa.Tab
             f"{path.name} could not be read as an Excel workbook ({exc}): save it as .xlsx "
             "from your spreadsheet program and try again."
         ) from None
-    return tabular.frame_to_table(frame)
+    if settings.header and len(frame):
+        names = ["" if pd.isna(v) else str(v) for v in frame.iloc[0]]
+        frame = frame.iloc[1:]
+    else:
+        names = [str(i) for i in range(frame.shape[1])]
+    columns = [tabular.object_column(frame[c]) for c in frame.columns]
+    # Arrow keeps repeated and empty names; normalise makes them unique and says so.
+    return pa.table(columns, names=names)
 
 
 def sklearn_frame(name: str):
@@ -446,6 +487,15 @@ def read_source(
         raise UserError(
             f"{path.name} could not be read to the end ({exc.strerror or exc}): it may have "
             "been deleted or moved while it was being imported. Nothing was imported."
+        ) from None
+    except UnicodeError as exc:  # the codec itself refused, e.g. UTF-16 without a BOM
+        hint = ""
+        if "BOM" in str(exc):
+            base = settings.encoding
+            hint = f"; a file without a byte-order mark needs {base}-le or {base}-be"
+        raise UserError(
+            f"{path.name} could not be read as {settings.encoding} ({exc}): choose its real "
+            f"encoding{hint}."
         ) from None
     if rows is None:
         if digest is None:

@@ -67,11 +67,17 @@ class ImportSettings:
             raise UserError(f"Unknown format {self.format!r}: choose one of {', '.join(FORMATS)}.")
         if self.format == "csv":
             try:
-                codecs.lookup(self.encoding)
+                codec = codecs.lookup(self.encoding)
             except LookupError:
                 raise UserError(
                     f"Unknown encoding {self.encoding!r}: try utf-8, utf-16 or cp1252."
                 ) from None
+            # rot13, base64, hex and the like are codecs too, but of bytes, not of text.
+            if not getattr(codec, "_is_text_encoding", True) or codec.name == "idna":
+                raise UserError(
+                    f"{self.encoding!r} is not an encoding of text files: try utf-8, utf-16 "
+                    "or cp1252."
+                )
             if len(self.delimiter) != 1 or self.delimiter in '\r\n"':
                 raise UserError(
                     f"The delimiter must be one character other than a quote or a line break, "
@@ -237,13 +243,17 @@ def detect_codes(rows: list[list[str]], header: bool) -> tuple[list[int], str]:
     return codes, f"kept as text, for their leading zeros: {', '.join(names)}"
 
 
-def detect(path: Path) -> Detection:
-    """Best guesses for reading ``path``, with reasons."""
+def detect(path: Path, file_format: str | None = None) -> Detection:
+    """Best guesses for reading ``path``, with reasons; ``file_format``, when the user chose
+    it, is taken as it is (a CSV file named .xlsx, say)."""
     sample = read_sample(path)
     if not sample:
         raise UserError(f"{path.name} is empty: there is nothing to import.")
     complete = len(sample) < SAMPLE_BYTES
-    file_format, why_format = detect_format(path, sample)
+    if file_format is None:
+        file_format, why_format = detect_format(path, sample)
+    else:
+        why_format = "chosen"
     settings = ImportSettings(format=file_format)
     reasons = {"format": why_format}
     if file_format != "csv":

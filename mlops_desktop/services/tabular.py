@@ -58,17 +58,58 @@ def _as_json_text(column: pa.ChunkedArray) -> pa.Array:
     )
 
 
+def exact_frame(table: pa.Table):
+    """``table`` as a DataFrame in which integer columns with missing values stay integers
+    (pandas' nullable Int64 and kin): as floats, which ``to_pandas`` makes them, a recipe
+    would save them as doubles, and ids past 2**53 would lose their last digits."""
+    import pandas as pd
+
+    nullable = {
+        pa.int8(): pd.Int8Dtype(),
+        pa.int16(): pd.Int16Dtype(),
+        pa.int32(): pd.Int32Dtype(),
+        pa.int64(): pd.Int64Dtype(),
+        pa.uint8(): pd.UInt8Dtype(),
+        pa.uint16(): pd.UInt16Dtype(),
+        pa.uint32(): pd.UInt32Dtype(),
+        pa.uint64(): pd.UInt64Dtype(),
+    }
+    frame = table.to_pandas()
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        if column.null_count and column.type in nullable:
+            frame[name] = column.to_pandas(types_mapper=nullable.get)
+    return frame
+
+
 def frame_to_table(frame) -> pa.Table:
     """A DataFrame as Arrow; object columns of mixed Python types become text."""
     frame = frame.copy()
     frame.columns = [str(c) for c in frame.columns]
     for name in frame.columns:
-        if frame[name].dtype == object:
-            try:
-                pa.array(frame[name], from_pandas=True)
-            except (pa.ArrowInvalid, pa.ArrowTypeError):
-                frame[name] = frame[name].map(lambda v: v if v is None else str(v))
+        if frame[name].dtype == object and _mixed(frame[name]):
+            frame[name] = _texts(frame[name])
     return pa.Table.from_pandas(frame, preserve_index=False)
+
+
+def object_column(values) -> pa.Array:
+    """A pandas column of Python objects as Arrow: typed by what it holds, text if mixed."""
+    if _mixed(values):
+        return pa.array(_texts(values), pa.string())
+    return pa.array(values, from_pandas=True)
+
+
+def _mixed(values) -> bool:
+    try:
+        pa.array(values, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return True
+    return False
+
+
+def _texts(values) -> list:
+    import pandas as pd
+
+    return [None if v is None or (isinstance(v, float) and pd.isna(v)) else str(v) for v in values]
 
 
 def schema_of(profile: TableProfile) -> list[ColumnSchema]:

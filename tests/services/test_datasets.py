@@ -220,3 +220,19 @@ def test_the_check_verifies_dataset_parts(project, sales_csv):
     report = project.check()
     assert not report.ok
     assert len(report.blob_problems) == 2
+
+
+def test_cleaning_keeps_integers_with_gaps_integers_and_long_ids_exact(project, tmp_path):
+    # pandas reads integers with gaps as floats: 2**53 + 1 would come back as 2**53.
+    ids = [2**53 + 1, 2**53 + 3, None, 2**53 + 5]
+    csv = tmp_path / "ids.csv"
+    csv.write_text("id,v\n" + "".join(f"{'' if i is None else i},{n}\n" for n, i in enumerate(ids)))
+    project.datasets.import_file(csv)
+    cleaned, _ = project.datasets.clean("ids:1", [FilterRows("v", ">", 0)])
+    assert [c.type for c in cleaned.schema] == ["int64", "int64"]
+    assert project.datasets.load_table(cleaned).column("id").to_pylist() == ids[1:]
+    changed = tmp_path / "changed.csv"
+    changed.write_text(csv.read_text().replace(str(2**53 + 5), str(2**53 + 4)))
+    project.datasets.import_file(changed, name="ids")
+    result = project.datasets.diff("ids:1", "ids:3")
+    assert (result.rows_added, result.rows_removed) == (1, 1)

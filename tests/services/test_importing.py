@@ -176,6 +176,42 @@ def test_names_undecodable_in_the_chosen_encoding_are_a_sentence(project, tmp_pa
     assert read_source(path, detect(path).settings).table.column_names == ["café", "naïve"]
 
 
+def test_json_lines_of_mixed_kinds_read_as_text_and_bad_utf8_is_a_sentence(project, tmp_path):
+    mixed = write(tmp_path, "mixed.jsonl", '{"a": 1}\n{"a": "two"}\n{"a": null}\n')
+    version = project.datasets.import_file(mixed)
+    assert project.datasets.load_table(version).column("a").to_pylist() == ["1", "two", None]
+    latin = write(tmp_path, "latin.jsonl", b'{"a": "caf\xe9"}\n')
+    with pytest.raises(UserError, match="not valid UTF-8, which JSON Lines must be"):
+        project.datasets.import_file(latin)
+
+
+def test_workbook_text_keeps_its_zeros_and_names_are_made_unique(project, tmp_path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["code", "code", None, "n"])
+    sheet.append(["01234", 1, 2.5, 3])
+    sheet.append(["00077", 2, None, None])
+    book.save(tmp_path / "codes.xlsx")
+    version = project.datasets.import_file(tmp_path / "codes.xlsx")
+    table = project.datasets.load_table(version)
+    assert table.column(0).to_pylist() == ["01234", "00077"]
+    assert [str(t) for t in table.schema.types] == ["string", "int64", "double", "int64"]
+    assert len(version.notes) == 2  # the repeated name and the empty one
+    preview = read_source(tmp_path / "codes.xlsx", rows=1).table
+    assert preview.num_rows == 1
+
+
+def test_a_quote_left_open_after_a_stray_one_is_still_caught(project, tmp_path):
+    # The stray quote makes the count even; the last value swallowing a line gives it away.
+    path = write(tmp_path, "stray.csv", 'a,b\n1,5"\n2,"x\n3,y')
+    with pytest.raises(UserError, match="never closed"):
+        project.datasets.import_file(path)
+    fine = write(tmp_path, "fine.csv", 'a,b\n1,"x\ny"\n')
+    assert project.datasets.import_file(fine).rows == 1
+
+
 def test_a_file_deleted_while_importing_is_refused(project, tmp_path):
     path = write(tmp_path, "vanishing.csv", "a,b\n" + "1,2\n" * 1000)
 

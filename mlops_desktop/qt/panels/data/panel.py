@@ -33,6 +33,7 @@ from mlops_desktop.qt.panels.data.profile_view import ProfileView
 from mlops_desktop.qt.panels.data.recipe_editor import PREVIEW_SAMPLE_ROWS, RecipeEditor
 from mlops_desktop.qt.widgets import charts
 from mlops_desktop.qt.widgets.data_table import DataTable
+from mlops_desktop.services import tabular
 from mlops_desktop.services.datasets import import_task
 from mlops_desktop.services.importing import SKLEARN_DATASETS, SKLEARN_PREFIX
 from mlops_desktop.store import PROJECT_SUFFIX
@@ -57,7 +58,8 @@ def load_for_panel(project_path: str, version_uuid: str, state) -> tuple:
         rng = np.random.default_rng(0)
         rows = np.sort(rng.choice(table.num_rows, PREVIEW_SAMPLE_ROWS, replace=False))
         sample = table.take(rows)
-    return version, chain, table, profile, sample.to_pandas()
+    # The preview sees the values as Save applies the recipe to them.
+    return version, chain, table, profile, tabular.exact_frame(sample)
 
 
 def _version_text(version: DatasetVersion) -> str:
