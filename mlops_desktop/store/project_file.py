@@ -78,6 +78,20 @@ def writable_on_disk(path: Path) -> bool:
     return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
 
 
+def _unwritable_folder(path: Path) -> str:
+    """How to read a project in a folder nobody may write (a read-only share): SQLite's
+    readers of a WAL file need a -shm file beside it, which cannot be made there. With no
+    changes left outside the file itself, it is read as it is, "immutable"."""
+    wal = path.with_name(path.name + "-wal")
+    if wal.exists() and wal.stat().st_size:
+        raise ProjectFileError(
+            f"{path} has changes not yet merged into it ({wal.name}), and its folder cannot "
+            "be written to merge them: open it once where it can be written, or copy it "
+            "with its folder to one you can write."
+        )
+    return "&immutable=1"
+
+
 class ProjectFile:
     """An open connection to one project file.
 
@@ -173,6 +187,8 @@ class ProjectFile:
                 "can write."
             )
         uri = path.as_uri() + ("?mode=ro" if read_only else "?mode=rw")
+        if read_only and not os.access(path.parent, os.W_OK):
+            uri += _unwritable_folder(path)
         try:
             conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=True)
         except sqlite3.OperationalError as exc:

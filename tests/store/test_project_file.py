@@ -176,6 +176,33 @@ def test_read_only_open_refuses_writes(project):
     assert file_digest(path) == before
 
 
+def test_a_project_in_a_folder_nobody_may_write_opens_read_only(project, monkeypatch):
+    from mlops_desktop.store import project_file
+
+    path = project.path
+    project.close()
+    before = file_digest(path)
+    # A read-only share: its folder cannot take the -shm file WAL readers need.
+    real = project_file.os.access
+    monkeypatch.setattr(
+        project_file.os, "access", lambda p, mode: p != path.parent and real(p, mode)
+    )
+    uris = []
+    connect = project_file.sqlite3.connect
+    monkeypatch.setattr(
+        project_file.sqlite3,
+        "connect",
+        lambda target, **kw: uris.append(target) or connect(target, **kw),
+    )
+    with ProjectFile.open(path, read_only=True) as opened:
+        assert opened.conn.execute("SELECT count(*) FROM events").fetchone()[0] > 0
+    assert uris[0].endswith("?mode=ro&immutable=1")
+    assert file_digest(path) == before
+    path.with_name(path.name + "-wal").write_bytes(b"\0" * 32)  # changes not merged in
+    with pytest.raises(ProjectFileError, match="changes not yet merged into it"):
+        ProjectFile.open(path, read_only=True)
+
+
 def test_transaction_rolls_back_everything_on_error(project):
     file = project.file
 
