@@ -296,6 +296,14 @@ def _conversion_notes(column: str, before: pd.Series, after: pd.Series, to: str)
     ]
 
 
+def _same_values(before: pd.Series, after: pd.Series) -> bool:
+    try:
+        equal = (before.astype("object") == after.astype("object")).fillna(False)
+    except (TypeError, ValueError):
+        return False
+    return bool((equal | (before.isna() & after.isna())).all())
+
+
 @dataclass
 class ChangeType(Step):
     column: str
@@ -311,6 +319,9 @@ class ChangeType(Step):
         before = frame[self.column]
         after, notes = converted(before, self.to)
         frame = frame.assign(**{self.column: after})
+        if after.dtype != before.dtype and _same_values(before, after):
+            # 1.0 made 1 changes no cell, so the report would say nothing happened.
+            notes = [*notes, f"{self.column!r} now holds {self.to} values; none of them changed."]
         return frame, notes + _conversion_notes(self.column, before, after, self.to)
 
 

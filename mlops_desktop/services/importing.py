@@ -258,7 +258,11 @@ def _read_csv(path: Path, settings: ImportSettings, state: TaskState | None, row
     def attempt(newlines_in_values: bool):
         read, parse, convert = options(newlines_in_values)
         if rows is None:
-            return pacsv.read_csv(path, read, parse, convert)
+            source = path
+            if _one_unended_line(path, settings):
+                # pyarrow cannot tell the columns of a line nothing ends ("a,b" alone).
+                source = io.BytesIO(path.read_bytes() + b"\n")
+            return pacsv.read_csv(source, read, parse, convert)
         with path.open("rb") as f:
             head = _complete_lines(f.read(PREVIEW_BYTES), path.stat().st_size)
         return pacsv.read_csv(io.BytesIO(head), read, parse, convert)
@@ -312,6 +316,18 @@ def _check_decoded(table: pa.Table, path: Path, settings: ImportSettings) -> Non
         f"{path.name}: {where} bytes that are not valid {settings.encoding}: choose the "
         "file's real encoding (for example cp1252 or utf-16) and import it again."
     )
+
+
+def _one_unended_line(path: Path, settings: ImportSettings) -> bool:
+    """A small file of one line with no line break, in an encoding whose line break is the
+    byte 10 (UTF-16's is two bytes, and its files end with one anyway)."""
+    if settings.encoding.startswith(("utf-16", "utf-32")):
+        return False
+    size = path.stat().st_size
+    if size > PREVIEW_BYTES:
+        return False
+    data = path.read_bytes()
+    return b"\n" not in data and b"\r" not in data
 
 
 def _complete_lines(data: bytes, size: int) -> bytes:

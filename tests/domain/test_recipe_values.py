@@ -203,3 +203,9 @@ def test_values_typed_in_code_are_written_as_plain_json():
     ]
     document = json.loads(json.dumps(recipe_to_json(steps), allow_nan=False))
     assert [s.get("value") for s in document["steps"]] == [2.5, "2024-01-31T00:00:00", None]
+
+
+def test_a_change_of_type_that_changes_no_value_says_what_it_did():
+    _, report = apply_step(loaded(q=[1.0, 2.0, None]), ChangeType("q", "integer"))
+    assert report.cells_changed == 0
+    assert report.notes == ["'q' now holds integer values; none of them changed."]

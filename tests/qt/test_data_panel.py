@@ -71,6 +71,14 @@ def test_the_profile_shows_a_category_as_one_and_its_arrow_type_on_hover():
     assert model.data(type_cell, Qt.ItemDataRole.ToolTipRole) == str(table.schema.field(0).type)
 
 
+def test_the_profile_shows_dates_as_the_table_does():
+    days = pa.array([0, 86_400_000], pa.timestamp("ms"))
+    model = ProfileModel()
+    model.set_profile(profile_table(pa.table({"day": days})))
+    row = [model.data(model.index(0, HEADERS.index(h))) for h in ("Min", "Max")]
+    assert row == ["1970-01-01", "1970-01-02"]
+
+
 def test_sorting_and_filtering_run_in_the_background(panel, qtbot):
     select(panel, qtbot, "sales:1")
     table = panel.table
@@ -173,6 +181,29 @@ def test_the_preview_refuses_what_the_import_would(
         dialog.refresh()
     qtbot.waitUntil(lambda: message in dialog.message.text(), timeout=10_000)
     assert not dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).isEnabled()
+
+
+def test_a_bad_name_keeps_the_preview_and_a_wrong_format_is_a_sentence(qtbot, window, tmp_path):
+    csv = tmp_path / "sales.csv"
+    csv.write_text(SALES, encoding="utf-8")
+    dialog = ImportDialog(csv, window.runner)
+    qtbot.addWidget(dialog)
+    ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
+    qtbot.waitUntil(ok.isEnabled, timeout=10_000)
+    dialog.name_edit.setText("   ")
+    dialog._accept()
+    assert dialog.result() == 0
+    assert dialog.message.text().startswith("A dataset needs a name")
+    assert dialog.preview_model.rowCount() == 4
+    assert ok.isEnabled()
+    dialog.format_box.setCurrentIndex(dialog.format_box.findData("xlsx"))
+    dialog.format_box.activated.emit(dialog.format_box.currentIndex())
+    assert not dialog.encoding_box.isEnabled()
+    assert not dialog.delimiter_box.isEnabled()
+    qtbot.waitUntil(
+        lambda: "not a readable Excel workbook" in dialog.message.text(), timeout=10_000
+    )
+    assert not ok.isEnabled()
 
 
 def test_importing_a_sample_dataset_adds_and_selects_it(panel, qtbot):

@@ -212,6 +212,15 @@ def test_a_quote_left_open_after_a_stray_one_is_still_caught(project, tmp_path):
     assert project.datasets.import_file(fine).rows == 1
 
 
+def test_a_single_line_without_a_line_break_is_read_as_a_line(project, tmp_path):
+    names = write(tmp_path, "names.csv", "a,b")
+    with pytest.raises(UserError, match=r"names\.csv has column names but no rows"):
+        project.datasets.import_file(names)
+    row = write(tmp_path, "row.csv", "1,2")
+    settings = ImportSettings(header=False)
+    assert project.datasets.import_file(row, settings=settings).rows == 1
+
+
 def test_a_file_deleted_while_importing_is_refused(project, tmp_path):
     path = write(tmp_path, "vanishing.csv", "a,b\n" + "1,2\n" * 1000)
 

@@ -24,8 +24,16 @@ HEADERS = (
 _NUMERIC = {3, 4, 5, 6, 7}
 
 
+def _stat(column: ColumnProfile, key: str) -> str:
+    if key not in column.stats:
+        return ""
+    value = column.stats[key]
+    if column.kind == "datetime" and isinstance(value, str):
+        return value.removesuffix(" 00:00:00")  # dates, as the table shows them
+    return format_value(value)
+
+
 def _cells(column: ColumnProfile) -> tuple:
-    stats = column.stats
     top = f"{column.top[0][0]} ({column.top[0][1]:,})" if column.top else ""
     return (
         column.name,
@@ -34,10 +42,10 @@ def _cells(column: ColumnProfile) -> tuple:
         f"{column.missing:,}",
         f"{100 * column.missing_share:.1f}",
         f"{column.unique:,}",
-        format_value(stats.get("mean")) if "mean" in stats else "",
-        format_value(stats.get("std")) if "std" in stats else "",
-        format_value(stats.get("min")) if "min" in stats else "",
-        format_value(stats.get("max")) if "max" in stats else "",
+        _stat(column, "mean"),
+        _stat(column, "std"),
+        _stat(column, "min"),
+        _stat(column, "max"),
         top,
     )
 

@@ -45,11 +45,13 @@ def detect_and_preview(path: str, settings: dict | None, state) -> tuple:
         parsed = ImportSettings.from_json(settings)
     sheets = []
     if parsed.format == "xlsx":
+        import zipfile
+
         import pandas as pd
 
         try:
             sheets = pd.ExcelFile(path, engine="openpyxl").sheet_names
-        except (ValueError, OSError, KeyError) as exc:
+        except (ValueError, OSError, KeyError, zipfile.BadZipFile) as exc:
             raise UserError(
                 f"{Path(path).name} is not a readable Excel workbook ({exc}): save it as "
                 ".xlsx from your spreadsheet program and try again."
@@ -137,6 +139,7 @@ class ImportDialog(QDialog):
         self.encoding_box.lineEdit().editingFinished.connect(self.refresh)
         self.delimiter_box.lineEdit().editingFinished.connect(self.refresh)
         self.header_box.toggled.connect(lambda _on: self.refresh())
+        self.format_box.activated.connect(lambda _i: self._enable_text_settings())
         self._set_busy(True)
         self._run(None)
 
@@ -235,15 +238,19 @@ class ImportDialog(QDialog):
         self.sheet_box.clear()
         self.sheet_box.addItems(sheets)
         self.sheet_box.setEnabled(bool(sheets))
-        csv = settings.format == "csv"
-        for widget in (self.encoding_box, self.delimiter_box, self.decimal_box):
-            widget.setEnabled(csv)
+        self._enable_text_settings()
         for widget in widgets:
             widget.blockSignals(False)
         for key, label in self.reason_labels.items():
             label.setText(f"detected: {reasons[key]}" if key in reasons else "")
         self.reason_labels["text_columns"].setText(reasons.get("text_columns", "none"))
         self._text_columns = settings.text_columns
+
+    def _enable_text_settings(self) -> None:
+        """Encoding, delimiter and decimal mark only mean something for delimited text."""
+        csv = self.format_box.currentData() == "csv"
+        for widget in (self.encoding_box, self.delimiter_box, self.decimal_box):
+            widget.setEnabled(csv)
 
     def _show_error(self, message: str) -> None:
         self.preview_model.set_table(None)
@@ -254,6 +261,13 @@ class ImportDialog(QDialog):
     def _accept(self) -> None:
         try:
             check_name(self.name_edit.text())
+        except UserError as exc:
+            # Only the name is wrong: the preview stays, and so does Import.
+            self.message.setTextFormat(Qt.TextFormat.PlainText)
+            self.message.setText(exc.message)
+            self.name_edit.setFocus()
+            return
+        try:
             self.current_settings().check()
         except UserError as exc:
             self._show_error(exc.message)
