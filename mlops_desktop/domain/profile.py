@@ -393,10 +393,16 @@ def profile_column(
         finite = np.isfinite(numbers)
         low = float(numbers[finite].min()) if finite.any() else None
         high = float(numbers[finite].max()) if finite.any() else None
-        # Infinities of both signs make the mean NaN, which is stored as no mean.
+        # Range, mean and spread are of the finite numbers, with the infinities counted
+        # apart: one infinity would otherwise leave the column without a mean.
+        kept, weights = numbers[finite], counts[finite]
+        present = int(weights.sum())
+        mean = spread = None
         with np.errstate(invalid="ignore", over="ignore"):
-            mean = float((numbers * counts).sum() / count)
-            spread = (counts * (numbers - mean) ** 2).sum() / (count - 1) if count > 1 else None
+            if present:
+                mean = float((kept * weights).sum() / present)
+            if present > 1:
+                spread = (weights * (kept - mean) ** 2).sum() / (present - 1)
         q25, q50, q75 = _weighted_quantiles(numbers, counts, (0.25, 0.5, 0.75))
         profile.stats = {
             "min": _finite(low),
@@ -407,6 +413,9 @@ def profile_column(
             "q50": q50,
             "q75": q75,
         }
+        if present < count:  # how many are -inf and how many +inf
+            below = int(counts[numbers == -np.inf].sum())
+            profile.stats["infinite"] = [below, count - present - below]
         if low is not None:
             profile.histogram = _histogram(numbers[finite], counts[finite], low, high)
         if distinct <= TOP_CATEGORIES:

@@ -213,3 +213,13 @@ def test_categories_without_rows_are_not_values_of_the_column():
     assert profile.unique == 1
     assert profile.top == [["a", 2]]
     assert profile.missing == 1
+
+
+def test_infinities_are_counted_apart_from_the_mean_and_spread():
+    values = [1.0, 2.0, 3.0, math.inf, -math.inf, math.inf, None]
+    profile = profile_column("x", pa.chunked_array([pa.array(values)]))
+    assert profile.stats["infinite"] == [1, 2]
+    assert profile.stats["mean"] == 2.0
+    assert profile.stats["std"] == 1.0
+    assert (profile.stats["min"], profile.stats["max"]) == (1.0, 3.0)
+    assert profile.count == 6

@@ -79,6 +79,14 @@ def test_the_profile_shows_dates_as_the_table_does():
     assert row == ["1970-01-01", "1970-01-02"]
 
 
+def test_the_profile_marks_infinite_extremes_and_says_what_the_mean_is_of():
+    model = ProfileModel()
+    model.set_profile(profile_table(pa.table({"x": [1.0, 3.0, float("inf")]})))
+    cells = [model.index(0, HEADERS.index(h)) for h in ("Mean", "Min", "Max")]
+    assert [model.data(c) for c in cells] == ["2", "1", "∞"]
+    assert "are ∞" in model.data(cells[0], Qt.ItemDataRole.ToolTipRole)
+
+
 def test_sorting_and_filtering_run_in_the_background(panel, qtbot):
     select(panel, qtbot, "sales:1")
     table = panel.table

@@ -22,6 +22,7 @@ HEADERS = (
     "Most frequent",
 )
 _NUMERIC = {3, 4, 5, 6, 7}
+_OF_FINITE = {"Mean", "Std", "Min", "Max"}
 
 
 def _stat(column: ColumnProfile, key: str) -> str:
@@ -34,6 +35,7 @@ def _stat(column: ColumnProfile, key: str) -> str:
 
 
 def _cells(column: ColumnProfile) -> tuple:
+    below, above = column.stats.get("infinite", (0, 0))
     top = f"{column.top[0][0]} ({column.top[0][1]:,})" if column.top else ""
     return (
         column.name,
@@ -44,8 +46,8 @@ def _cells(column: ColumnProfile) -> tuple:
         f"{column.unique:,}",
         _stat(column, "mean"),
         _stat(column, "std"),
-        _stat(column, "min"),
-        _stat(column, "max"),
+        "-∞" if below else _stat(column, "min"),
+        "∞" if above else _stat(column, "max"),
         top,
     )
 
@@ -87,6 +89,13 @@ class ProfileModel(QAbstractTableModel):
             return self._columns[index.row()].type  # Arrow's full name
         if role == Qt.ItemDataRole.ToolTipRole and index.column() == 2:
             return _KIND_TIPS.get(self._columns[index.row()].kind)
+        if role == Qt.ItemDataRole.ToolTipRole and HEADERS[index.column()] in _OF_FINITE:
+            below, above = self._columns[index.row()].stats.get("infinite", (0, 0))
+            if below or above:
+                return (
+                    f"{below:,} values are -∞ and {above:,} are ∞; the mean, spread and "
+                    "finite range are of the other values."
+                )
         return None
 
 
