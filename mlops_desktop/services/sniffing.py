@@ -163,12 +163,14 @@ def detect_encoding(path: Path, sample: bytes, complete: bool) -> tuple[str, str
         return "latin-1", "the bytes are not UTF-8; Latin-1 reads any byte"
 
 
-def sample_lines(sample: bytes, encoding: str, complete: bool) -> list[str]:
+def sample_lines(
+    sample: bytes, encoding: str, complete: bool, limit: int | None = SAMPLE_LINES
+) -> list[str]:
     text = sample.decode(encoding, errors="replace")
     lines = text.splitlines()
     if not complete and len(lines) > 1:
         lines = lines[:-1]  # the last line may be cut off by the sample's end
-    return [line for line in lines if line.strip()][:SAMPLE_LINES]
+    return [line for line in lines if line.strip()][:limit]
 
 
 def _rows(lines: list[str], delimiter: str) -> list[list[str]]:
@@ -243,6 +245,19 @@ def detect_codes(rows: list[list[str]], header: bool) -> tuple[list[int], str]:
     return codes, f"kept as text, for their leading zeros: {', '.join(names)}"
 
 
+def _code_rows(sample: bytes, encoding: str, complete: bool, delimiter: str, rows: list):
+    """The rows to look for codes in: every line of the sample, not only the first 200, as
+    a postcode with a leading zero can first turn up hundreds of lines down. Splitting them
+    all takes 20 ms on a wide file, so only when some field starts with 0 and a digit."""
+    text = "\n" + sample.decode(encoding, errors="replace")
+    # One pattern per way a field starts: a literal start lets re skip ahead quickly (0.5 ms
+    # for the four, against 6 for one pattern with alternatives).
+    starts = (delimiter, "\n", delimiter + '"', '\n"')
+    if not any(re.search(re.escape(start) + "0[0-9]", text) for start in starts):
+        return rows
+    return _rows(sample_lines(sample, encoding, complete, limit=None), delimiter)
+
+
 def detect(path: Path, file_format: str | None = None) -> Detection:
     """Best guesses for reading ``path``, with reasons; ``file_format``, when the user chose
     it, is taken as it is (a CSV file named .xlsx, say)."""
@@ -266,7 +281,10 @@ def detect(path: Path, file_format: str | None = None) -> Detection:
     rows = _rows(lines, settings.delimiter)
     settings.decimal, reasons["decimal"] = detect_decimal(rows, settings.delimiter)
     settings.header, reasons["header"] = detect_header(rows, settings.decimal)
-    settings.text_columns, why = detect_codes(rows, settings.header)
+    settings.text_columns, why = detect_codes(
+        _code_rows(sample, settings.encoding, complete, settings.delimiter, rows),
+        settings.header,
+    )
     if why:
         reasons["text_columns"] = why
     return Detection(settings, reasons)

@@ -80,3 +80,13 @@ def test_refusals_name_the_file(tmp_path, name, data, message):
 def test_bad_overrides_are_explained(changes, message):
     with pytest.raises(UserError, match=message):
         ImportSettings(**changes).check()
+
+
+def test_a_code_whose_first_leading_zero_is_hundreds_of_lines_down_stays_text(tmp_path):
+    lines = ["zip,n"] + [f"{2134 + i},{i}" for i in range(600)]
+    lines[500] = "02134,5"
+    path = tmp_path / "zips.csv"
+    path.write_text("\n".join(lines) + "\n")
+    detection = detect(path)
+    assert detection.settings.text_columns == [0]
+    assert "zip" in detection.reasons["text_columns"]
