@@ -820,12 +820,19 @@ def recipe_to_json(steps: list[Step]) -> dict:
     return {"format": RECIPE_FORMAT, "version": 1, "steps": [s.to_json() for s in steps]}
 
 
-def cells_changed(before: pd.DataFrame, after: pd.DataFrame) -> int:
-    """Cells of rows and columns present in both whose value changed (missing = missing)."""
+def cells_changed(
+    before: pd.DataFrame, after: pd.DataFrame, renamed: dict[str, str] | None = None
+) -> int:
+    """Cells of rows and columns present in both whose value changed (missing = missing);
+    a column ``renamed`` (old name to new) is compared with itself under its old name."""
     rows = after.index.intersection(before.index)
+    source = {new: old for old, new in (renamed or {}).items()}
     changed = 0
-    for column in after.columns.intersection(before.columns):
-        old, new = before.loc[rows, column], after.loc[rows, column]
+    for column in after.columns:
+        was = source.get(column, column)
+        if was not in before.columns:
+            continue
+        old, new = before.loc[rows, was], after.loc[rows, column]
         both_missing = old.isna().to_numpy() & new.isna().to_numpy()
         try:
             equal = (old.astype("object") == new.astype("object")).fillna(False).to_numpy()
@@ -843,7 +850,9 @@ def apply_step(frame: pd.DataFrame, step: Step) -> tuple[pd.DataFrame, StepRepor
         rows_after=len(result),
         columns_before=frame.shape[1],
         columns_after=result.shape[1],
-        cells_changed=cells_changed(frame, result),
+        cells_changed=cells_changed(
+            frame, result, step.mapping if isinstance(step, RenameColumns) else None
+        ),
         notes=notes,
     )
     return result, report

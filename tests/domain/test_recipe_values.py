@@ -17,6 +17,7 @@ from mlops_desktop.domain.recipe import (
     FillMissing,
     FilterRows,
     ParseDates,
+    RenameColumns,
     ReplaceValues,
     apply_step,
     recipe_from_json,
@@ -209,3 +210,10 @@ def test_a_change_of_type_that_changes_no_value_says_what_it_did():
     _, report = apply_step(loaded(q=[1.0, 2.0, None]), ChangeType("q", "integer"))
     assert report.cells_changed == 0
     assert report.notes == ["'q' now holds integer values; none of them changed."]
+
+
+def test_renaming_changes_no_cell_even_when_names_swap():
+    frame = loaded(a=[1, 2], b=[3, 4])
+    swapped, report = apply_step(frame, RenameColumns({"a": "b", "b": "a"}))
+    assert swapped["a"].tolist() == [3, 4]
+    assert report.cells_changed == 0
