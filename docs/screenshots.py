@@ -36,9 +36,13 @@ def wait(condition, seconds: float = 60.0) -> None:
 
 def settle(window, seconds: float = 1.0) -> None:
     """Let background reads finish and charts draw."""
+    from mlops_desktop.qt.widgets.charts import ChartCanvas
+
     wait(lambda: not window.runner.active(), 120)
     end = time.monotonic() + seconds
     wait(lambda: time.monotonic() > end)
+    # Charts render on a thread of their own: wait for the last image each one asked for.
+    wait(lambda: all(c.idle for c in window.findChildren(ChartCanvas)), 60)
 
 
 def main(out: Path) -> None:

@@ -87,6 +87,7 @@ def test_a_shifted_dataset_is_red_where_it_moved_and_green_elsewhere(panel, wind
 
     # The worst row is selected and charted: training vs now, one pair of bars per bin.
     panel.table.selectRow(petal)
+    qtbot.waitUntil(lambda: panel.drift_canvas.idle, timeout=10_000)
     axes = panel.drift_canvas.figure.axes
     assert len(axes) == 1
     assert PETAL in axes[0].get_title(loc="left")
@@ -105,6 +106,7 @@ def test_served_traffic_shows_drift_over_time_and_the_service_level(panel, windo
     assert report.scope == "served"
     assert report.drift.rows == 240
     panel.table.selectRow(row_of(panel, PETAL))
+    qtbot.waitUntil(lambda: panel.drift_canvas.idle, timeout=10_000)
     _shares, over_time = panel.drift_canvas.figure.axes
     assert "PSI per time bucket" in over_time.get_title(loc="left")
     assert len(over_time.collections[0].get_offsets()) == len(panel.look.points) >= 2
@@ -119,6 +121,7 @@ def test_served_traffic_shows_drift_over_time_and_the_service_level(panel, windo
 
     assert panel.tabs.isTabEnabled(1)
     panel.tabs.setCurrentIndex(1)
+    qtbot.waitUntil(lambda: panel.ops_canvas.idle, timeout=10_000)
     volume, _errors, latency = panel.ops_canvas.figure.axes
     assert "240 requests, 0 failed" in volume.get_title(loc="left")
     labels = [line.get_label() for line in latency.get_lines()]

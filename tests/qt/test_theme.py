@@ -43,6 +43,7 @@ def test_charts_take_the_colours_of_the_widgets_around_them(app, qtbot):
     theme.apply(app, Qt.ColorScheme.Dark)
     qtbot.waitUntil(lambda: theme.is_dark(canvas.palette()))
     canvas.redraw()
+    qtbot.waitUntil(lambda: canvas.idle)
     window = canvas.palette().color(QPalette.ColorRole.Window).name()
     text = canvas.palette().color(QPalette.ColorRole.WindowText).name()
     assert to_hex(canvas.figure.get_facecolor()) == window
@@ -50,3 +51,26 @@ def test_charts_take_the_colours_of_the_widgets_around_them(app, qtbot):
     # The palette changed while the chart was shown: it recoloured itself.
     theme.apply(app, Qt.ColorScheme.Light)
     qtbot.waitUntil(lambda: to_hex(canvas.figure.get_facecolor()) != window)
+
+
+def test_charts_are_drawn_and_rendered_off_the_event_loop(app, qtbot):
+    import threading
+
+    canvas = ChartCanvas()
+    qtbot.addWidget(canvas)
+    canvas.resize(400, 300)
+    threads = []
+
+    def draw(figure):
+        threads.append(threading.current_thread().name)
+        figure.clear()
+        figure.add_subplot().bar(["a", "b"], [1, 2])
+
+    canvas.draw(draw)
+    canvas.draw(draw)  # the first render is skipped: the second is already asked for
+    assert not canvas.idle
+    qtbot.waitUntil(lambda: canvas.idle, timeout=10_000)
+    assert len(threads) == 2
+    assert all(name.startswith("charts") for name in threads)
+    assert canvas._image is not None
+    assert canvas._image.width() >= 400 * canvas.devicePixelRatioF() - 1

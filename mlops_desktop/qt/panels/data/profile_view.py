@@ -72,10 +72,9 @@ class ProfileView(QWidget):
     def _draw_all(self) -> None:
         if self.column_chart is None or self.profile is None:
             return
-        charts.draw_missing(self.missing_chart.figure, self.profile)
-        charts.draw_correlation(self.correlation_chart.figure, self.profile)
-        self.missing_chart.redraw()
-        self.correlation_chart.redraw()
+        profile = self.profile
+        self.missing_chart.draw(lambda figure: charts.draw_missing(figure, profile))
+        self.correlation_chart.draw(lambda figure: charts.draw_correlation(figure, profile))
         row = self.table.currentIndex().row()
         self._draw_column(max(row, 0))
 
@@ -86,5 +85,5 @@ class ProfileView(QWidget):
     def _draw_column(self, row: int) -> None:
         if self.column_chart is None or self.profile is None or not self.profile.columns:
             return
-        charts.draw_column(self.column_chart.figure, self.model.column_at(row))
-        self.column_chart.redraw()
+        column = self.model.column_at(row)
+        self.column_chart.draw(lambda figure: charts.draw_column(figure, column))

@@ -158,5 +158,5 @@ class CompareDialog(QDialog):
         if self.canvas is None:
             self.canvas = charts.ChartCanvas(height=4)
             self.canvas_holder.addWidget(self.canvas)
-        plots.draw_overlay(self.canvas.figure, self.curve.currentData(), self.series)
-        self.canvas.redraw()
+        curve, series = self.curve.currentData(), self.series
+        self.canvas.draw(lambda figure: plots.draw_overlay(figure, curve, series))

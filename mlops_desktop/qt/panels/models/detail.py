@@ -153,8 +153,8 @@ class PlotsTab(QWidget):
         drawn = (key, self.title, self.plots)
         if drawn == self._drawn:
             return
-        drawing.draw(self.canvas.figure, key, self.plots, self.title)
-        self.canvas.redraw()
+        plots, title = self.plots, self.title
+        self.canvas.draw(lambda figure: drawing.draw(figure, key, plots, title))
         self._drawn = drawn
 
 

@@ -586,18 +586,24 @@ class MonitoringPanel(Panel):
                 "Select a compared row to see its distribution in training and now."
             )
             return
-        figure = self.drift_canvas.figure
-        figure.clear()
         look = self.look
-        if look.report.scope == SERVED:
-            shares, over_time = figure.subplots(2, 1)
-            drawing.draw_shares(shares, column)
-            drawing.draw_drift_over_time(
-                over_time, list(look.points), column.name, look.report.thresholds, look.points_note
-            )
-        else:
-            drawing.draw_shares(figure.add_subplot(), column)
-        self.drift_canvas.redraw()
+
+        def draw(figure) -> None:
+            figure.clear()
+            if look.report.scope == SERVED:
+                shares, over_time = figure.subplots(2, 1)
+                drawing.draw_shares(shares, column)
+                drawing.draw_drift_over_time(
+                    over_time,
+                    list(look.points),
+                    column.name,
+                    look.report.thresholds,
+                    look.points_note,
+                )
+            else:
+                drawing.draw_shares(figure.add_subplot(), column)
+
+        self.drift_canvas.draw(draw)
 
     def draw_operations(self) -> None:
         if self.ops_canvas is None or self.look is None or self.look.report.operations is None:
@@ -614,8 +620,7 @@ class MonitoringPanel(Panel):
         )
         if self.tabs.currentIndex() != 1:
             return  # drawn when the tab is shown
-        drawing.draw_operations(self.ops_canvas.figure, ops)
-        self.ops_canvas.redraw()
+        self.ops_canvas.draw(lambda figure: drawing.draw_operations(figure, ops))
 
     # -- thresholds -----------------------------------------------------------------------------
 

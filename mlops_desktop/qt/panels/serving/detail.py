@@ -305,8 +305,8 @@ class ServerDetailView(QWidget):
         if key == self._drawn:
             return
         self._drawn = key
-        self.chart.update(points, time.time())
-        self.canvas.redraw()
+        chart, now = self.chart, time.time()
+        self.canvas.draw(lambda _figure: chart.update(points, now))
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
