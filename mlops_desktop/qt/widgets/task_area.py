@@ -52,14 +52,19 @@ class TaskRow(QWidget):
         handle.progress.connect(self._on_progress)
 
     def _on_progress(self, fraction: float | None, message: str) -> None:
-        self.label.setText(f"{self.handle.title}: {message}" if message else self.handle.title)
+        if not self.cancel_button.isEnabled():
+            return  # it says it is stopping until it has
+        text = f"{self.handle.title}: {message}" if message else self.handle.title
+        self.label.setText(text)
+        self.label.setToolTip(text)  # the status bar may be too narrow for all of it
         show_fraction(self.bar, fraction)
         if fraction is not None:
             self.bar.setToolTip(f"{fraction:.0%}")
 
     def _cancel(self) -> None:
         self.cancel_button.setEnabled(False)
-        self.cancel_button.setText("Cancelling…")
+        # Said in the label, so the button keeps its width and the label its room.
+        self.label.setText(f"{self.handle.title}: cancelling…")
         self.handle.cancel()
 
 

@@ -34,6 +34,7 @@ class ProfileView(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setDefaultSectionSize(90)
         header.resizeSection(0, 170)
+        header.resizeSection(1, 130)  # "timestamp[ms]" and "category of string" in full
         header.setStretchLastSection(True)
         self.table.selectionModel().currentRowChanged.connect(self._column_selected)
 
