@@ -268,7 +268,6 @@ class Datasets:
     def export(self, ref: DatasetVersion | VersionRef | str, path: str | os.PathLike) -> Path:
         """Write the version to ``path`` (.csv or .parquet); the file appears complete or not
         at all."""
-        import pyarrow.csv as pacsv
         import pyarrow.parquet as pq
 
         path = Path(path).expanduser().absolute()
@@ -283,7 +282,7 @@ class Datasets:
         partial = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.partial")
         try:
             if suffix == ".csv":
-                pacsv.write_csv(table, partial)
+                tabular.write_csv(table, partial)
             else:
                 pq.write_table(table, partial, compression="zstd")
             os.replace(partial, path)

@@ -112,6 +112,19 @@ def _texts(values) -> list:
     return [None if v is None or (isinstance(v, float) and pd.isna(v)) else str(v) for v in values]
 
 
+def write_csv(table: pa.Table, path) -> None:
+    """``table`` as CSV. In a file of one column a missing value would be an empty line,
+    which every reader (this app's, pandas') skips: there it is written as "" instead."""
+    import pyarrow.csv as pacsv
+
+    options = pacsv.WriteOptions()
+    if table.num_columns == 1 and table.column(0).null_count:
+        text = pc.fill_null(table.column(0).cast(pa.string()), "")
+        table = pa.table({table.column_names[0]: text})
+        options.quoting_style = "all_valid"
+    pacsv.write_csv(table, path, options)
+
+
 def schema_of(profile: TableProfile) -> list[ColumnSchema]:
     return [ColumnSchema(c.name, c.type, c.kind) for c in profile.columns]
 

@@ -236,3 +236,11 @@ def test_cleaning_keeps_integers_with_gaps_integers_and_long_ids_exact(project, 
     project.datasets.import_file(changed, name="ids")
     result = project.datasets.diff("ids:1", "ids:3")
     assert (result.rows_added, result.rows_removed) == (1, 1)
+
+
+def test_a_one_column_export_keeps_its_missing_values_as_rows(project, tmp_path):
+    project.datasets.save_table(pa.table({"x": [1, None, 3]}), "one")
+    out = project.datasets.export("one:1", tmp_path / "out.csv")
+    assert pd.read_csv(out)["x"].isna().tolist() == [False, True, False]
+    again = project.datasets.import_file(out, name="again")
+    assert project.datasets.load_table(again).column("x").to_pylist() == [1, None, 3]
