@@ -109,7 +109,13 @@ def _mixed(values) -> bool:
 def _texts(values) -> list:
     import pandas as pd
 
-    return [None if v is None or (isinstance(v, float) and pd.isna(v)) else str(v) for v in values]
+    # pd.isna: None, NaN, NaT and pd.NA (the gaps of nullable integers) are all missing.
+    return [None if _missing(v, pd) else str(v) for v in values]
+
+
+def _missing(value, pd) -> bool:
+    missing = pd.isna(value)
+    return bool(missing) if isinstance(missing, bool) else False  # lists are values
 
 
 def write_csv(table: pa.Table, path) -> None:

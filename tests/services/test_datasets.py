@@ -244,3 +244,16 @@ def test_a_one_column_export_keeps_its_missing_values_as_rows(project, tmp_path)
     assert pd.read_csv(out)["x"].isna().tolist() == [False, True, False]
     again = project.datasets.import_file(out, name="again")
     assert project.datasets.load_table(again).column("x").to_pylist() == [1, None, 3]
+
+
+def test_gaps_of_integers_made_mixed_by_a_replacement_stay_missing(project):
+    from mlops_desktop.domain.recipe import ReplaceValues
+
+    project.datasets.save_table(pa.table({"n": [1, None, 2, 3]}), "counts")
+    cleaned, _ = project.datasets.clean("counts:1", [ReplaceValues(["n"], [[1, "one"]])])
+    assert project.datasets.load_table(cleaned).column("n").to_pylist() == [
+        "one",
+        None,
+        "2",
+        "3",
+    ]

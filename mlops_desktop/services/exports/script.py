@@ -1131,7 +1131,7 @@ def _mask(name: str, series: pd.Series, operator: str, value) -> list[str]:
         if operator == "in":
             return [_statement("mask = ", _call(f"{c}.isin", _Group("[", values, "]")))]
         low, high = (_flat(v) for v in values)
-        return [_line(f"mask = {c}.ge({low}) & {c}.le({high})")]
+        return [_line(f"mask = ({c}.ge({low}) & {c}.le({high})).fillna(False).astype(bool)")]
     if operator in _TEXT_TESTS:
         regex = ", regex=False" if operator == "contains" else ""
         test = f'{c}.astype("str").str.{_TEXT_TESTS[operator]}({_string(str(value))}{regex})'
