@@ -107,15 +107,10 @@ def _mixed(values) -> bool:
 
 
 def _texts(values) -> list:
+    """Values as text; None, NaN, NaT and pd.NA (nullable integers' gaps) stay missing."""
     import pandas as pd
 
-    # pd.isna: None, NaN, NaT and pd.NA (the gaps of nullable integers) are all missing.
-    return [None if _missing(v, pd) else str(v) for v in values]
-
-
-def _missing(value, pd) -> bool:
-    missing = pd.isna(value)
-    return bool(missing) if isinstance(missing, bool) else False  # lists are values
+    return [None if pd.api.types.is_scalar(v) and pd.isna(v) else str(v) for v in values]
 
 
 def write_csv(table: pa.Table, path) -> None:

@@ -51,6 +51,14 @@ def select(panel, qtbot, label):
     return version
 
 
+def filter_by(table, column: str, operator: str, value: str) -> None:
+    """Fill in the filter bar and press Filter."""
+    table.column_box.setCurrentText(column)
+    table.operator_box.setCurrentText(operator)
+    table.value_edit.setText(value)
+    table.apply_filter()
+
+
 def test_the_panel_lists_versions_and_loads_the_selected_one(panel, qtbot):
     assert [v.label for v in panel.versions] == ["sales:1"]
     select(panel, qtbot, "sales:1")
@@ -93,10 +101,7 @@ def test_sorting_and_filtering_run_in_the_background(panel, qtbot):
     table._sort_by(1)
     qtbot.waitUntil(lambda: table._sort is not None, timeout=5000)
     assert [table.model.data(table.model.index(r, 1)) for r in range(4)] == ["1.5", "2.5", "4", "—"]
-    table.column_box.setCurrentText("store")
-    table.operator_box.setCurrentText("==")
-    table.value_edit.setText("Oslo")
-    table.apply_filter()
+    filter_by(table, "store", "==", "Oslo")
     qtbot.waitUntil(lambda: table.model.rowCount() == 2, timeout=5000)
     assert "Showing 2 of 4 rows" in table.status.text()
     table.clear_filter()
@@ -106,10 +111,7 @@ def test_sorting_and_filtering_run_in_the_background(panel, qtbot):
 def test_a_sort_clicked_while_a_filter_works_keeps_the_filter(panel, qtbot):
     select(panel, qtbot, "sales:1")
     table = panel.table
-    table.column_box.setCurrentText("store")
-    table.operator_box.setCurrentText("==")
-    table.value_edit.setText("Oslo")
-    table.apply_filter()
+    filter_by(table, "store", "==", "Oslo")
     table._sort_by(1)  # before the filter's rows come back
     qtbot.waitUntil(lambda: table._sort is not None, timeout=5000)
     assert table.model.rowCount() == 2
@@ -122,10 +124,7 @@ def test_a_sort_clicked_while_a_filter_works_keeps_the_filter(panel, qtbot):
 def test_a_refused_filter_leaves_the_rows_shown_and_says_why(panel, qtbot):
     select(panel, qtbot, "sales:1")
     table = panel.table
-    table.column_box.setCurrentText("store")
-    table.operator_box.setCurrentText(">")
-    table.value_edit.setText("5")
-    table.apply_filter()
+    filter_by(table, "store", ">", "5")
     qtbot.waitUntil(lambda: "holds text" in table.status.text(), timeout=5000)
     assert table.model.rowCount() == 4
     table._sort_by(1)  # the refused filter is not asked for again
@@ -133,13 +132,19 @@ def test_a_refused_filter_leaves_the_rows_shown_and_says_why(panel, qtbot):
     assert table.model.rowCount() == 4
 
 
-def test_the_import_dialog_shows_detected_settings_and_a_preview(qtbot, window, tmp_path):
+def sales_dialog(qtbot, window, tmp_path):
+    """The import dialog on SALES, once its preview is shown; and its Import button."""
     csv = tmp_path / "sales.csv"
     csv.write_text(SALES, encoding="utf-8")
     dialog = ImportDialog(csv, window.runner)
     qtbot.addWidget(dialog)
     ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
     qtbot.waitUntil(ok.isEnabled, timeout=10_000)
+    return dialog, ok
+
+
+def test_the_import_dialog_shows_detected_settings_and_a_preview(qtbot, window, tmp_path):
+    dialog, ok = sales_dialog(qtbot, window, tmp_path)
     settings = dialog.current_settings()
     assert (settings.delimiter, settings.decimal, settings.header) == (";", ",", True)
     assert settings.text_columns == [2]
@@ -192,12 +197,7 @@ def test_the_preview_refuses_what_the_import_would(
 
 
 def test_a_bad_name_keeps_the_preview_and_a_wrong_format_is_a_sentence(qtbot, window, tmp_path):
-    csv = tmp_path / "sales.csv"
-    csv.write_text(SALES, encoding="utf-8")
-    dialog = ImportDialog(csv, window.runner)
-    qtbot.addWidget(dialog)
-    ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
-    qtbot.waitUntil(ok.isEnabled, timeout=10_000)
+    dialog, ok = sales_dialog(qtbot, window, tmp_path)
     dialog.name_edit.setText("   ")
     dialog._accept()
     assert dialog.result() == 0
