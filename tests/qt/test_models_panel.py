@@ -263,6 +263,7 @@ def test_the_plots_tab_redraws_every_plot_training_recorded(panel, qtbot):
         qtbot.waitUntil(
             lambda name=name: (
                 plots.canvas is not None
+                and plots.canvas.idle
                 and bool(plots.canvas.figure.axes)
                 and plots.canvas.figure.axes[0].get_title(loc="left").startswith(name)
             ),
@@ -294,7 +295,10 @@ def test_compare_overlays_the_curves_of_each_version_and_marks_what_differs(pane
     qtbot.waitUntil(lambda: dialog.result is not None, timeout=30_000)
     dialog.show()
     qtbot.waitUntil(
-        lambda: dialog.canvas is not None and bool(dialog.canvas.figure.axes), timeout=30_000
+        lambda: (
+            dialog.canvas is not None and dialog.canvas.idle and bool(dialog.canvas.figure.axes)
+        ),
+        timeout=30_000,
     )
     labels = [line.get_label() for line in dialog.canvas.figure.axes[0].get_lines()]
     # One curve per class of iris for each version.
@@ -306,7 +310,10 @@ def test_compare_overlays_the_curves_of_each_version_and_marks_what_differs(pane
     assert dialog.params.item(row, 1).background().color().alpha() > 0  # highlighted
     dialog.curve.setCurrentIndex(1)
     qtbot.waitUntil(
-        lambda: "recall" in dialog.canvas.figure.axes[0].get_xlabel().lower(), timeout=30_000
+        lambda: (
+            dialog.canvas.idle and "recall" in dialog.canvas.figure.axes[0].get_xlabel().lower()
+        ),
+        timeout=30_000,
     )
 
 

@@ -80,7 +80,9 @@ def test_the_panel_starts_a_server_shows_it_live_and_stops_it(window, panel, qtb
     assert cell(panel, 0, 5) == "0"
     panel.detail.tabs.setCurrentIndex(0)
     qtbot.waitUntil(lambda: panel.detail.canvas is not None, timeout=30_000)
-    qtbot.waitUntil(lambda: bool(panel.detail.canvas.figure.axes), timeout=5_000)
+    qtbot.waitUntil(
+        lambda: panel.detail.canvas.idle and bool(panel.detail.canvas.figure.axes), timeout=5_000
+    )
     assert "Latency per second" in panel.detail.canvas.figure.axes[0].get_title(loc="left")
 
     panel.toggle_button.click()
