@@ -132,6 +132,30 @@ def test_a_refused_filter_leaves_the_rows_shown_and_says_why(panel, qtbot):
     assert table.model.rowCount() == 4
 
 
+def test_a_cancelled_filter_is_not_brought_back_by_the_next_sort(panel, qtbot, monkeypatch):
+    from mlops_desktop.qt.widgets import data_table
+
+    real = data_table.view_rows
+
+    def slow_filter(table, condition, sort, state):
+        while condition is not None:  # until the task bar's Cancel
+            state.check_cancelled()
+        return real(table, condition, sort, state)
+
+    monkeypatch.setattr(data_table, "view_rows", slow_filter)
+    select(panel, qtbot, "sales:1")
+    table = panel.table
+    filter_by(table, "store", "==", "Oslo")
+    handle = table._pending
+    handle.cancel()
+    qtbot.waitUntil(lambda: not handle.running, timeout=5000)
+    assert "Cancelled" in table.status.text()
+    table._sort_by(1)
+    qtbot.waitUntil(lambda: table._sort is not None, timeout=5000)
+    assert table.model.rowCount() == 4
+    assert table._condition is None
+
+
 def sales_dialog(qtbot, window, tmp_path):
     """The import dialog on SALES, once its preview is shown; and its Import button."""
     csv = tmp_path / "sales.csv"

@@ -145,6 +145,8 @@ class DataTable(QWidget):
         handle.failed.connect(
             lambda message, h=handle: h is self._pending and self._failed(message)
         )
+        # Cancelled from the task bar: a later sort or filter must not bring it back.
+        handle.cancelled.connect(lambda h=handle: h is self._pending and self._failed("Cancelled."))
         self._update_status("Working…")
         return handle
 
