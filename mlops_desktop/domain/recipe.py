@@ -532,9 +532,7 @@ def condition_mask(series: pd.Series, operator: str, value: Any) -> pd.Series:
         try:
             result = (series >= typed[0]) & (series <= typed[1])
         except TypeError:
-            raise UserError(
-                f"Values of {series.name!r} cannot be compared with {value!r} using between."
-            ) from None
+            raise _not_comparable(series, value, operator) from None
         return result.fillna(False).astype(bool)
     if operator in ("contains", "starts with", "ends with"):
         text = series.astype("str")
@@ -559,10 +557,15 @@ def condition_mask(series: pd.Series, operator: str, value: Any) -> pd.Series:
     try:
         result = compare[operator](series)
     except TypeError:
-        raise UserError(
-            f"Values of {series.name!r} cannot be compared with {value!r} using {operator}."
-        ) from None
+        raise _not_comparable(series, value, operator) from None
     return result.fillna(False).astype(bool) & series.notna()
+
+
+def _not_comparable(series: pd.Series, value, operator: str) -> UserError:
+    return UserError(
+        f"Values of {series.name!r} cannot be compared with {value!r} using {operator}: they "
+        "are of different kinds. Change the column's type first, or filter with == or in."
+    )
 
 
 @dataclass

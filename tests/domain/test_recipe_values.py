@@ -120,7 +120,7 @@ def test_ordering_text_by_a_number_is_refused_with_the_column_named():
 
 def test_between_on_values_that_have_no_order_is_a_sentence():
     frame = pd.DataFrame({"c": pd.Categorical(["a", "b"])})
-    with pytest.raises(UserError, match="Values of 'c' cannot be compared"):
+    with pytest.raises(UserError, match=r"cannot be compared.*Change the column's type first"):
         apply_step(frame, FilterRows("c", "between", ["a", "b"]))
 
 

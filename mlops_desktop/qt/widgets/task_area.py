@@ -55,8 +55,7 @@ class TaskRow(QWidget):
         if not self.cancel_button.isEnabled():
             return  # it says it is stopping until it has
         text = f"{self.handle.title}: {message}" if message else self.handle.title
-        self.label.setText(text)
-        self.label.setToolTip(text)  # the status bar may be too narrow for all of it
+        self._set_label(text)
         show_fraction(self.bar, fraction)
         if fraction is not None:
             self.bar.setToolTip(f"{fraction:.0%}")
@@ -64,8 +63,12 @@ class TaskRow(QWidget):
     def _cancel(self) -> None:
         self.cancel_button.setEnabled(False)
         # Said in the label, so the button keeps its width and the label its room.
-        self.label.setText(f"{self.handle.title}: cancelling…")
+        self._set_label(f"{self.handle.title}: cancelling…")
         self.handle.cancel()
+
+    def _set_label(self, text: str) -> None:
+        self.label.setText(text)
+        self.label.setToolTip(text)  # the status bar may be too narrow for all of it
 
 
 class TaskArea(QWidget):
