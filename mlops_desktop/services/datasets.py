@@ -227,22 +227,22 @@ class Datasets:
     ) -> tuple[DatasetVersion, list]:
         """Apply a recipe to a version and save the result as the next version (of ``name``,
         by default the same dataset). Returns the new version and each step's report."""
-        from mlops_desktop.domain.recipe import apply_recipe, recipe_to_json
+        from mlops_desktop.domain.recipe import recipe_to_json
 
         parent = self._resolve(ref)
         if not steps:
             raise UserError("The recipe has no steps: add at least one before saving.")
         if state is not None:
             state.set_progress(None, f"Loading {parent.label}")
-        frame = tabular.exact_frame(self.load_table(parent))
+        table = self.load_table(parent)
         apply_state = SubTask(state, 0.0, 0.5) if state is not None else None
-        cleaned, reports = apply_recipe(frame, steps, apply_state)
-        if cleaned.shape[1] == 0:
+        cleaned, reports = tabular.through_recipe(table, steps, apply_state)
+        if cleaned.num_columns == 0:
             raise UserError("The recipe removes every column: nothing would be left to save.")
         notes = [f"{r.description}: {r.summary()}" for r in reports]
         notes += [note for r in reports for note in r.notes]
         version = self.save_table(
-            tabular.frame_to_table(cleaned),
+            cleaned,
             name or parent.name,
             parent=parent,
             recipe=recipe_to_json(steps)["steps"],

@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING
 from mlops_desktop.domain.errors import UserError
 from mlops_desktop.domain.metrics import json_safe, measure
 from mlops_desktop.domain.model import Evaluation, ModelVersion
-from mlops_desktop.domain.recipe import apply_recipe, recipe_from_json
+from mlops_desktop.domain.recipe import recipe_from_json
 from mlops_desktop.domain.signature import Signature
 from mlops_desktop.domain.tasks import SubTask, TaskState
+from mlops_desktop.services import tabular
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -68,17 +69,22 @@ def prepared_data(
     the recipe steps applied and why."""
     steps, why = recipe_for(project, version, data, recipe)
     state.set_progress(0.02, f"Loading {data.label}")
-    frame = project.datasets.load_frame(data)
+    table = project.datasets.load_table(data)
     if steps:
         state.check_cancelled()
         try:
-            frame, _ = apply_recipe(frame, recipe_from_json(steps), SubTask(state, 0.1, 0.4))
+            # Read back as the version would be had the cleaning been saved, which is how
+            # the training data was read.
+            table, _ = tabular.through_recipe(
+                table, recipe_from_json(steps), SubTask(state, 0.1, 0.4)
+            )
         except UserError as exc:
             raise UserError(
                 f"{data.label} does not fit the recipe that prepared {version.label}'s training "
                 f"data ({exc.message.rstrip('.')}). If it is prepared already, use the "
                 "recipe choice 'none'."
             ) from None
+    frame = table.to_pandas()
     required = Signature.from_json(version.signature).required
     missing = [c for c in required if c not in frame.columns]
     if missing:

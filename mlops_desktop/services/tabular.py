@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 
 from mlops_desktop.domain.dataset import ColumnSchema, unique_column_names
 from mlops_desktop.domain.profile import ColumnProfile, TableProfile
+from mlops_desktop.domain.tasks import TaskState
 
 PART_ROWS = 1 << 17
 #: LZ4 (Parquet's LZ4_RAW) writes as fast as snappy, 5 % smaller, and reads back in about
@@ -79,6 +80,17 @@ def exact_frame(table: pa.Table):
         if column.null_count and column.type in nullable:
             frame[name] = column.to_pandas(types_mapper=nullable.get)
     return frame
+
+
+def through_recipe(
+    table: pa.Table, steps: list, state: TaskState | None = None
+) -> tuple[pa.Table, list]:
+    """``table`` through a recipe as a saved cleaning stores it (integer columns with gaps
+    stay integers), and each step's report."""
+    from mlops_desktop.domain.recipe import apply_recipe
+
+    cleaned, reports = apply_recipe(exact_frame(table), steps, state)
+    return frame_to_table(cleaned), reports
 
 
 def frame_to_table(frame) -> pa.Table:

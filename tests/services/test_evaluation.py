@@ -4,8 +4,9 @@ import pytest
 from sklearn.datasets import load_iris
 
 from mlops_desktop.domain.errors import UserError
+from mlops_desktop.domain.recipe import ChangeType, RenameColumns
 from mlops_desktop.domain.tasks import quiet_state
-from mlops_desktop.services.evaluation import evaluate
+from mlops_desktop.services.evaluation import evaluate, prepared_data
 
 SPECIES = dict(enumerate(["setosa", "versicolor", "virginica"]))
 
@@ -69,3 +70,31 @@ def test_labels_the_model_never_saw_are_scored_without_a_log_loss(cleaned, tmp_p
     evaluation = evaluate(cleaned, "flowers:1", "iris:3", quiet_state())
     assert evaluation.metrics["log_loss"] is None
     assert evaluation.metrics["accuracy"] < 1.0
+
+
+def test_new_data_is_prepared_exactly_as_the_saved_cleaning_was(project, tmp_path):
+    """Integer codes with gaps stay integers through the recipe, as they did when its
+    cleaning was saved: read as floats, a code past 2**53 turned into other text."""
+    from tests.services.test_training import run_queue, save
+
+    def batch(name, seed):
+        path = tmp_path / name
+        raw_csv(path, seed)
+        lines = path.read_text().splitlines()
+        codes = ["lot", *(str(2**53 + 1 + i % 3) if i % 5 else "" for i in range(len(lines) - 1))]
+        path.write_text(
+            "\n".join(f"{line},{code}" for line, code in zip(lines, codes, strict=True)) + "\n"
+        )
+        return project.datasets.import_file(path, "iris")
+
+    recipe = [RenameColumns({"sl": "sepal length (cm)"}), ChangeType("lot", "text")]
+    trained, _ = project.datasets.clean(batch("march.csv", 0), recipe)
+    save(project, name="forest", dataset=trained.label, model_name="flowers")
+    run_queue(project)
+    new = batch("april.csv", 1)
+    version = project.models.get("flowers:1")
+    frame, steps, _ = prepared_data(project, version, new, "auto", quiet_state())
+    assert len(steps) == 2
+    assert set(frame["lot"].dropna()) == {str(2**53 + 1), str(2**53 + 2), str(2**53 + 3)}
+    stored = project.datasets.load_frame(trained)
+    assert frame["lot"].dtype == stored["lot"].dtype
