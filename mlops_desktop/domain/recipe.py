@@ -118,6 +118,7 @@ def _is_text(series: pd.Series) -> bool:
 #: integers, and integer columns are compared as integers.
 EXACT_FLOAT_INTEGERS = 2**53
 _INTEGER_TEXT = re.compile(r"\s*[+-]?\d+\s*")
+_INT64 = np.iinfo("int64")
 
 
 def _examples(values: pd.Series) -> str:
@@ -210,7 +211,7 @@ def _to_integer(series: pd.Series) -> pd.Series:
     whole number inside int64's range (fractions, infinities) becomes missing."""
     if pd.api.types.is_integer_dtype(series):
         if series.dtype.kind == "u":  # uint64 past int64's range has no Int64 value
-            series = series.where(series <= np.iinfo("int64").max)
+            series = series.where(series <= _INT64.max)
         return series.astype("Int64")
     if _is_boolean(series):
         return series.astype("boolean").astype("Int64")
@@ -221,15 +222,25 @@ def _to_integer(series: pd.Series) -> pd.Series:
         written = text.str.fullmatch(_INTEGER_TEXT.pattern).fillna(False).astype(bool)
         written &= series.notna()
         if written.any():
-            integers = pd.to_numeric(text[written].str.strip(), errors="coerce")
-            if pd.api.types.is_signed_integer_dtype(integers):
-                result[written] = integers.astype("Int64")  # int64 goes through float
-                rest = series[~written]
+            result[written] = _integer_text(text[written])
+            rest = series[~written]
     numbers = convert(rest, "number")
     with np.errstate(invalid="ignore"):
         whole = (numbers == np.floor(numbers)) & (numbers.abs() < 2.0**63)
     result[whole[whole].index] = numbers[whole].astype("Int64")
     return result
+
+
+def _integer_text(text: pd.Series) -> pd.Series:
+    """Text written as integers, read exactly; those past int64's range become missing."""
+    integers = pd.to_numeric(text.str.strip(), errors="coerce")
+    if pd.api.types.is_signed_integer_dtype(integers):
+        return integers.astype("Int64")
+    # One value past int64 makes pandas read them all as uint64 or as floats, which round
+    # the others past 2**53: Python's integers are exact at any size.
+    exact = text.map(int)
+    fits = exact.map(lambda n: _INT64.min <= n <= _INT64.max).astype(bool)
+    return exact.where(fits).astype("Int64")
 
 
 def _to_datetime(series, date_format: str | None, dayfirst: bool) -> tuple[pd.Series, list[str]]:

@@ -217,3 +217,11 @@ def test_renaming_changes_no_cell_even_when_names_swap():
     swapped, report = apply_step(frame, RenameColumns({"a": "b", "b": "a"}))
     assert swapped["a"].tolist() == [3, 4]
     assert report.cells_changed == 0
+
+
+def test_integer_text_stays_exact_when_one_value_is_past_int64():
+    text = loaded(id=[str(BIG + 1), str(2**64), "-" + str(2**63 + 1), " 7 "])
+    result, report = apply_step(text, ChangeType("id", "integer"))
+    assert result["id"].tolist()[::3] == [BIG + 1, 7]
+    assert result["id"].isna().tolist() == [False, True, True, False]
+    assert "2 values in 'id' could not be read as integer" in report.notes[0]
