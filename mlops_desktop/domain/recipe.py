@@ -211,6 +211,8 @@ def _to_integer(series: pd.Series) -> pd.Series:
     whole number inside int64's range (fractions, infinities) becomes missing."""
     if pd.api.types.is_integer_dtype(series):
         if series.dtype.kind == "u":  # uint64 past int64's range has no Int64 value
+            # Nullable first: numpy's where would make floats, rounding the rest.
+            series = series.astype("UInt64")
             series = series.where(series <= _INT64.max)
         return series.astype("Int64")
     if _is_boolean(series):

@@ -983,7 +983,16 @@ def _conversion(name: str, series: pd.Series, to: str, constants: dict[str, str]
 
     c = _col(name)
     if to == "integer" and pd.api.types.is_integer_dtype(series):
-        return [_line(f'{c} = {c}.astype("Int64")')]
+        lines = []
+        if series.dtype.kind == "u":
+            lines = [
+                _comment("Past int64's range has no Int64 value: missing."),
+                _line(f'{c} = {c}.astype("UInt64")'),
+                _line(f"{c} = {c}.where({c} < 2**63)"),
+            ]
+        return [*lines, _line(f'{c} = {c}.astype("Int64")')]
+    if to == "integer" and not (_is_numeric(series) or _is_boolean(series)):
+        return _text_to_integer(c)
     if to in ("number", "integer"):
         if _is_numeric(series):
             lines = [_line(f'{c} = {c}.astype("float64")')]
@@ -1019,6 +1028,25 @@ def _conversion(name: str, series: pd.Series, to: str, constants: dict[str, str]
     if to == "category":
         return [_line(f'{c} = {c}.astype("category")')]
     raise UserError(f"The recipe changes {name!r} to {to!r}, a type the script does not know.")
+
+
+def _text_to_integer(c: str) -> list[str]:
+    """Text to whole numbers as ChangeType does: text written as an integer exactly (through
+    a float it would round past 2**53), other numbers when they are whole."""
+    return [
+        _line(f'text = {c}.astype("str").str.strip()'),
+        _line('written = text.str.fullmatch(r"[+-]?\\d+").fillna(False).astype(bool)'),
+        _line(f"written &= {c}.notna()"),
+        _comment("Python's integers are exact at any size; past int64 they become missing."),
+        _line("exact = text[written].map(int)"),
+        _line("exact = exact.where(exact.map(lambda n: -(2**63) <= n < 2**63))"),
+        _line('numbers = pd.to_numeric(text.mask(written), errors="coerce").astype("float64")'),
+        _comment("Values that are not whole numbers (or past int64) become missing."),
+        _line("whole = (numbers == np.floor(numbers)) & (numbers.abs() < 2.0**63)"),
+        _line('integers = numbers.where(whole).astype("Int64")'),
+        _line('integers[written] = exact.astype("Int64")'),
+        _line(f"{c} = integers"),
+    ]
 
 
 def _to_boolean(c: str, series: pd.Series, constants: dict[str, str]) -> list[str]:
@@ -1196,6 +1224,14 @@ def _replace_in(name: str, series: pd.Series, replacements: list) -> list[str]:
             ]
             if mask.any():
                 current = current.astype("object")
+        elif isinstance(value, float) and value % 1 and pd.api.types.is_integer_dtype(current):
+            lines += [
+                _line("if mask.any():"),
+                _comment(f"{new!r} is not a whole number: the column holds numbers now.", 8),
+                _line(f'{c} = {c}.astype("float64")', 2),
+            ]
+            if mask.any():
+                current = current.astype("float64")
         lines.append(_statement(f"{c} = ", _call(f"{c}.mask", "mask", _literal(value))))
     return lines
 
@@ -1213,6 +1249,8 @@ def _clean_text(step, frame, constants) -> list[str]:
 
 
 def _clip_outliers(step, frame, constants) -> list[str]:
+    import pandas as pd
+
     lines = []
     for name in step.columns:
         c = _col(name)
@@ -1228,6 +1266,12 @@ def _clip_outliers(step, frame, constants) -> list[str]:
             lines += [
                 _line("q1, q3 = finite.quantile(0.25), finite.quantile(0.75)"),
                 _line(f"low, high = q1 - {factor} * (q3 - q1), q3 + {factor} * (q3 - q1)"),
+            ]
+        if pd.api.types.is_integer_dtype(frame[name]):
+            lines += [
+                _line("if low % 1 or high % 1:"),
+                _comment("Bounds between whole numbers: the column holds numbers now.", 8),
+                _line(f'{c} = {c}.astype("float64")', 2),
             ]
         lines.append(_line(f"{c} = {c}.clip(low, high)"))
     return lines
