@@ -65,6 +65,9 @@ RECIPE = [
     ClipOutliers(["visits"], "quantile", lower=0.05, upper=0.95),  # bounds between integers
     ReplaceValues(["size"], [["S", "1"], ["M", "2"], ["L", "3"]]),
     ChangeType("size", "integer"),  # from text
+    ChangeType("till", "text"),  # exact only if its gaps do not make it floats
+    FilterRows("till", "==", str(2**53 + 3), keep=False),
+    DropColumns(["till"]),
     ParseDates("opened", "%d/%m/%Y"),
     ChangeType("promo", "boolean"),
     FilterRows("litres", "is not missing"),
@@ -84,12 +87,12 @@ SECOND_RECIPE = [
 def shops_csv() -> str:
     """A raw file with what a recipe is for: gaps, stray spaces and case, a column to drop, a
     name to change, numbers written as text, day-first dates, yes/no flags, duplicate rows, an
-    outlier and a target with a gap; and what the import itself must get right: ISO dates,
-    times, true/false with gaps, a column name with quotes."""
+    outlier, a target with a gap and ids past 2**53 with gaps; and what the import itself must
+    get right: ISO dates, times, true/false with gaps, a column name with quotes."""
     rng = np.random.default_rng(7)
     lines = [
         "Shop ID,store,size,visits,temp,day,opened,promo,member,open_time,"
-        '"it\'s ""q""",junk,litres,grade'
+        '"it\'s ""q""",junk,litres,grade,till'
     ]
     for i in range(ROWS):
         size = "SML"[i % 3]
@@ -109,6 +112,7 @@ def shops_csv() -> str:
             f"x{i}",
             "" if i % 23 == 0 else f"{litres + (400 if i == 50 else 0):.3f}",
             ["a", "b", "c"][int(litres > 95) + int(litres > 105)],
+            "" if i % 19 == 0 else str(2**53 + i),  # past a float's whole numbers
         ]
         lines.append(",".join(row))
     lines += lines[1:4]  # duplicates

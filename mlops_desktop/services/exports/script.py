@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from mlops_desktop.domain.errors import UserError
 from mlops_desktop.domain.model import ModelVersion
 from mlops_desktop.domain.tasks import TaskState
+from mlops_desktop.services import tabular
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -421,16 +422,22 @@ class _Builder:
     def build(self) -> _Program:
         chain = _lineage(self.project, self.version)
         imported = chain[0]
-        frame = self.project.datasets.load_frame(imported)
+        datasets = self.project.datasets
+        # As the recipes saw it: integer columns with gaps stay whole numbers.
+        frame = tabular.exact_frame(datasets.load_table(imported))
         self.state.check_cancelled()
         sections = [self._read(imported, frame)]
         if len(chain) > 1:
             sections.append(self._clean(chain, frame))
         del frame
         self.state.set_progress(0.85, "Writing the pipeline")
+        # Training reads them as floats, as pandas does.
+        trained = datasets.load_table(chain[-1])
+        as_trained = _settle(tabular.exact_frame(trained), trained.to_pandas(), chain[-1].label)
+        del trained
         spec, columns = self._spec(chain[-1])
         sections += [
-            _split_section(spec, self.version.task, self.imports),
+            _split_section(spec, self.version.task, self.imports, as_trained),
             self._pipeline(spec, columns),
             self._measure(),
         ]
@@ -548,7 +555,7 @@ class _Builder:
                 frame, _ = step.apply(frame)
             frame = frame.reset_index(drop=True)
             body.append(_line("data = data.reset_index(drop=True)"))
-            stored = self.project.datasets.load_frame(version)
+            stored = tabular.exact_frame(self.project.datasets.load_table(version))
             settle = _settle(frame, stored, version.label)
             if settle:
                 body += [_comment(f"{version.label} is saved as Parquet; read back, types settle:")]
@@ -811,7 +818,7 @@ def _read_with_pyarrow(imported: DatasetVersion, frame: pd.DataFrame, imports: _
             _comment("The import gave empty or repeated column names unique ones."),
             _statement("data.columns = ", _literal(list(frame.columns))),
         ]
-    body += _dates_in_storage_units(frame)
+    body += _dates_in_storage_units(frame) + _whole_numbers_with_gaps(frame)
     intro = ["pandas reads the file with pyarrow, as the import did."]
     return _Read(imported.source.name, intro, [], body)
 
@@ -826,6 +833,20 @@ def _dates_in_storage_units(frame: pd.DataFrame) -> list[str]:
             lines.append(_line(f'{_col(name)} = {_col(name)}.astype("{dtype}")'))
     if lines:
         lines.insert(0, _comment("The app keeps dates in milliseconds at least."))
+    return lines
+
+
+def _whole_numbers_with_gaps(frame: pd.DataFrame) -> list[str]:
+    """pandas reads integers with gaps as floats; the recipes read them as whole numbers."""
+    import pandas as pd
+
+    lines = []
+    for name in frame.columns:
+        dtype = frame[name].dtype
+        if isinstance(dtype, pd.api.extensions.ExtensionDtype) and dtype.kind in "iu":
+            lines.append(_line(f'{_col(name)} = {_col(name)}.astype("{dtype}")'))
+    if lines:
+        lines.insert(0, _comment("Whole numbers with gaps, as the recipes read them."))
     return lines
 
 
@@ -858,7 +879,7 @@ def _read_xlsx(imported: DatasetVersion, frame: pd.DataFrame, imports: _Imports)
             body += _missing_as_none(c)
         elif pd.api.types.is_bool_dtype(stored.dtype):
             body.append(_line(f'{c} = {c}.astype("bool")'))
-    body += _dates_in_storage_units(frame)
+    body += _dates_in_storage_units(frame) + _whole_numbers_with_gaps(frame)
     intro = ["pandas reads the workbook with openpyxl, as the import did."]
     return _Read(imported.source.name, intro, [], body)
 
@@ -1301,7 +1322,9 @@ _STEP_CODE = _step_writers()
 # -- 3. the hold-out split -------------------------------------------------------------------------
 
 
-def _split_section(spec: ExperimentSpec, task: str, imports: _Imports) -> _Section:
+def _split_section(
+    spec: ExperimentSpec, task: str, imports: _Imports, as_trained: list[str]
+) -> _Section:
     imports.name("sklearn.model_selection", "train_test_split")
     target, validation = _string(spec.target), spec.validation
     options = {"test_size": _literal(validation.holdout), "random_state": _literal(validation.seed)}
@@ -1311,6 +1334,12 @@ def _split_section(spec: ExperimentSpec, task: str, imports: _Imports) -> _Secti
         [
             "def split_holdout(data):",
             '    """The rows the app fitted on and the rows it held out for the metrics."""',
+            *(
+                [_comment("Whole numbers with gaps are trained on as floats.")]
+                if as_trained
+                else []
+            ),
+            *as_trained,
             _line(f"data = data[data[{target}].notna()]"),
             _line(f"X, y = data.drop(columns=[{target}]), data[{target}]"),
             _statement("return ", _call("train_test_split", "X", "y", **options)),
