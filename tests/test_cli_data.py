@@ -95,6 +95,21 @@ def test_import_overrides_and_sklearn(cli_project, tmp_path):
     assert result["label"] == "wine:1"
 
 
+def test_import_finds_grouped_thousands_and_takes_overrides(cli_project, tmp_path):
+    csv = tmp_path / "sales.csv"
+    csv.write_text("item;n\nmilk;1.000\nbread;2.500\n")  # 1.000 is one, unless told
+    plain = run("data", "import", cli_project, csv, "--name", "plain", check_exit=0).stdout
+    assert "between thousands" not in plain
+    grouped = run(
+        "data", "import", cli_project, csv, "--decimal", ",", "--name", "grouped", check_exit=0
+    ).stdout
+    assert "note: Numbers with a point between thousands read as numbers: 'n' (1.000)" in grouped
+    as_text = run(
+        "data", "import", cli_project, csv, "--decimal", ",", "--thousands", "none", check_exit=0
+    ).stdout
+    assert "between thousands" not in as_text
+
+
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
@@ -111,6 +126,10 @@ def test_import_overrides_and_sklearn(cli_project, tmp_path):
         (("data", "import", "{p}", "{tmp}/u16.csv", "--encoding", "utf-16"), "utf-16-le or"),
         (("data", "import", "{p}", "{tmp}/u16.csv", "--encoding", "rot13"), "not an encoding"),
         (("data", "import", "{p}", "{tmp}/header.csv", "--delimiter", ""), "one character"),
+        (
+            ("data", "import", "{p}", "{tmp}/header.csv", "--decimal", ",", "--thousands", ","),
+            "both ','",
+        ),
         (("data", "import", "{p}", "{tmp}/named.xlsx"), "named like an Excel file"),
     ],
 )

@@ -36,6 +36,11 @@ def data_group() -> None:
 @click.option("--delimiter", help="Override the detected delimiter (use '\\t' for tab).")
 @click.option("--encoding", help="Override the detected encoding (utf-8, utf-16, cp1252, ...).")
 @click.option("--decimal", type=click.Choice([".", ","]), help="Override the decimal mark.")
+@click.option(
+    "--thousands",
+    type=click.Choice([".", ",", " ", "'", "none"]),
+    help="Override the thousands separator of numbers such as 1.000,25.",
+)
 @click.option("--header/--no-header", default=None, help="Whether the first row holds names.")
 @click.option("--sheet", help="Excel sheet to read (default: the first).")
 @json_option
@@ -47,6 +52,7 @@ def data_import_command(
     delimiter: str | None,
     encoding: str | None,
     decimal: str | None,
+    thousands: str | None,
     header: bool | None,
     sheet: str | None,
     as_json: bool,
@@ -59,12 +65,12 @@ def data_import_command(
 
     settings = None
     if not source.startswith(SKLEARN_PREFIX):
-        settings = detect(Path(source), file_format).settings
+        settings = detect(Path(source), file_format, decimal).settings
         overrides = {
             "format": file_format,
             "delimiter": delimiter.replace("\\t", "\t") if delimiter is not None else None,
             "encoding": encoding,
-            "decimal": decimal,
+            "thousands": "" if thousands == "none" else thousands,
             "header": header,
             "sheet": sheet,
         }

@@ -6,6 +6,7 @@ fingerprints the raw bytes, and explains every refusal in a sentence naming the 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
@@ -21,7 +22,13 @@ from mlops_desktop.domain.dataset import SourceFile
 from mlops_desktop.domain.errors import UserError
 from mlops_desktop.domain.tasks import TaskState
 from mlops_desktop.services import tabular
-from mlops_desktop.services.sniffing import DELIMITERS, ImportSettings, detect
+from mlops_desktop.services.sniffing import (
+    DELIMITERS,
+    THOUSANDS,
+    ImportSettings,
+    detect,
+    grouped_number,
+)
 
 SKLEARN_PREFIX = "sklearn:"
 #: scikit-learn's datasets that ship with it (no download), for teaching.
@@ -300,6 +307,50 @@ def _read_csv(path: Path, settings: ImportSettings, state: TaskState | None, row
     return table, digest
 
 
+def _grouped_numbers(table: pa.Table, settings: ImportSettings) -> tuple[pa.Table, list[str]]:
+    """Text columns whose every value is a number, some with their thousands grouped
+    (1.000,25), as numbers: pyarrow reads no thousands separator. With a note naming them."""
+    import pyarrow.compute as pc
+
+    separator = settings.thousands
+    if not separator:
+        return table, []
+    pattern = rf"^\s*{grouped_number(settings.decimal, separator).pattern}\s*$"
+    kept_as_text = set(settings.text_columns)
+    examples = {}
+    for i, name in enumerate(table.column_names):
+        column = table.column(i)
+        if i in kept_as_text or not pa.types.is_string(column.type):
+            continue
+        grouped = pc.match_substring(column, separator)
+        # all() skips missing values, and is missing itself when every value is.
+        if not (pc.any(grouped).as_py() and pc.all(pc.match_substring_regex(column, pattern))):
+            continue
+        digits = pc.replace_substring(pc.utf8_trim_whitespace(column), separator, "")
+        digits = pc.replace_substring_regex(digits, r"^\+", "")  # Arrow reads no plus sign
+        if settings.decimal != ".":
+            digits = pc.replace_substring(digits, settings.decimal, ".")
+        field = table.schema.field(i)
+        numbers = _as_numbers(digits)
+        table = table.set_column(i, field.with_type(numbers.type), numbers)
+        examples[name] = column.filter(grouped)[0].as_py().strip()
+    if not examples:
+        return table, []
+    name = THOUSANDS[separator]
+    listed = ", ".join(f"{column!r} ({value})" for column, value in examples.items())
+    return table, [f"Numbers with a {name} between thousands read as numbers: {listed}."]
+
+
+def _as_numbers(digits: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Numbers written plainly (1000.25) as integers if all are whole and fit, else floats."""
+    import pyarrow.compute as pc
+
+    if not pc.any(pc.match_substring(digits, ".")).as_py():
+        with contextlib.suppress(pa.ArrowInvalid):  # whole numbers past int64
+            return digits.cast(pa.int64())
+    return digits.cast(pa.float64())
+
+
 def _check_decoded(table: pa.Table, path: Path, settings: ImportSettings) -> None:
     """Names and values that are not valid in the chosen encoding: pyarrow keeps such values
     as bytes, and such names fail only when they are first used."""
@@ -489,10 +540,11 @@ def read_source(
     if path.stat().st_size == 0:
         raise UserError(f"{path.name} is empty: there is nothing to import.")
     before = _fingerprint(path)
-    digest = None
+    digest, notes = None, []
     try:
         if settings.format == "csv":
             table, digest = _read_csv(path, settings, state, rows)
+            table, notes = _grouped_numbers(table, settings)
         elif settings.format == "parquet":
             table = _read_parquet(path)
         elif settings.format == "jsonl":
@@ -534,4 +586,5 @@ def read_source(
         return SourceTable(table.slice(0, rows), SourceFile(path.name, "", settings.format))
     if state is not None:
         state.check_cancelled()
-    return SourceTable(table, SourceFile(path.name, digest, settings.format, settings.to_json()))
+    source_file = SourceFile(path.name, digest, settings.format, settings.to_json())
+    return SourceTable(table, source_file, notes)

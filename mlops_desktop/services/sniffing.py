@@ -1,4 +1,5 @@
-"""Guessing how a file is written: its format, encoding, delimiter, header and decimal mark.
+"""Guessing how a file is written: its format, encoding, delimiter, header, decimal mark and
+thousands separator.
 
 Each guess comes with the reason for it, shown next to the setting so the user can judge it
 and override it.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import io
 import re
 from collections import Counter
@@ -35,6 +37,8 @@ _EXTENSIONS = {
     ".xlsx": "xlsx",
     ".xlsm": "xlsx",
 }
+#: Thousands separators by name; "" is none.
+THOUSANDS = {"": "none", ".": "point", ",": "comma", " ": "space", "'": "apostrophe"}
 _NUMBER_POINT = re.compile(r"^[+-]?\d*\.\d+(?:[eE][+-]?\d+)?$|^[+-]?\d+$")
 _NUMBER_COMMA = re.compile(r"^[+-]?\d*,\d+$")
 _LEADING_ZERO = re.compile(r"^0\d+$")
@@ -51,6 +55,8 @@ class ImportSettings:
     delimiter: str = ","
     header: bool = True
     decimal: str = "."
+    #: Between groups of three digits (1.000,25); "" for none.
+    thousands: str = ""
     sheet: str | None = None
     #: Positions of columns read as text whatever they look like (codes with leading zeros).
     text_columns: list[int] = field(default_factory=list)
@@ -89,6 +95,17 @@ class ImportSettings:
                 raise UserError(
                     "The decimal mark and the delimiter are both "
                     f"{self.delimiter!r}: choose a different delimiter or decimal mark."
+                )
+            if self.thousands not in THOUSANDS:
+                choices = ", ".join(repr(t) for t in THOUSANDS if t)
+                raise UserError(
+                    f"The thousands separator must be one of {choices} or none, not "
+                    f"{self.thousands!r}."
+                )
+            if self.thousands == self.decimal:
+                raise UserError(
+                    f"The decimal mark and the thousands separator are both {self.decimal!r}: "
+                    "choose a different one for either."
                 )
 
 
@@ -201,17 +218,55 @@ def detect_delimiter(lines: list[str], suffix: str) -> tuple[str, str]:
     return best, f"it splits {consistency} into {best_score[1]} fields"
 
 
+@functools.cache
+def grouped_number(decimal: str, thousands: str) -> re.Pattern:
+    """A number with its thousands grouped (1.000.000,25), or with no group at all."""
+    t, d = re.escape(thousands), re.escape(decimal)
+    return re.compile(rf"[+-]?(?:\d{{1,3}}(?:{t}\d{{3}})+|\d+)(?:{d}\d+)?")
+
+
+@functools.cache
+def _plainly_grouped(decimal: str, thousands: str) -> re.Pattern:
+    """Grouped in a way no other reading explains: with a decimal part, or two groups."""
+    t, d = re.escape(thousands), re.escape(decimal)
+    return re.compile(rf"[+-]?\d{{1,3}}(?:(?:{t}\d{{3}})+{d}\d+|(?:{t}\d{{3}}){{2,}})")
+
+
 def detect_decimal(rows: list[list[str]], delimiter: str) -> tuple[str, str]:
     cells = [c.strip() for row in rows[1:] for c in row]
-    comma = sum(1 for c in cells if _NUMBER_COMMA.match(c))
-    point = sum(1 for c in cells if "." in c and _NUMBER_POINT.match(c))
+    # 1.000,25 tells of a decimal comma as 3,14 does, and 1,000.25 of a decimal point.
+    comma_grouped, point_grouped = _plainly_grouped(",", "."), _plainly_grouped(".", ",")
+    comma = sum(1 for c in cells if _NUMBER_COMMA.match(c) or comma_grouped.fullmatch(c))
+    point = sum(
+        1 for c in cells if ("." in c and _NUMBER_POINT.match(c)) or point_grouped.fullmatch(c)
+    )
     if delimiter != "," and comma > point:
         return ",", f"{comma} numbers like 3,14 in the sample"
     return ".", "numbers are written like 3.14" if point else "no decimal numbers in the sample"
 
 
+def detect_thousands(rows: list[list[str]], decimal: str, header: bool) -> tuple[str, str]:
+    """The separator of a column of numbers some of which group their thousands."""
+    data = rows[1:] if header else rows
+    width = max((len(r) for r in rows), default=0)
+    for thousands in THOUSANDS:
+        if thousands in ("", decimal):
+            continue
+        pattern = grouped_number(decimal, thousands)
+        for i in range(width):
+            cells = [r[i].strip() for r in data if i < len(r) and r[i].strip()]
+            grouped = [c for c in cells if thousands in c]
+            if grouped and all(pattern.fullmatch(c) for c in cells):
+                name = rows[0][i] if header and i < len(rows[0]) else f"column {i + 1}"
+                return thousands, f"numbers like {grouped[0]} in {name}"
+    return "", "no numbers with grouped thousands in the sample"
+
+
 def _is_number(cell: str, decimal: str) -> bool:
+    """A number written with ``decimal``, its thousands grouped or not."""
     cell = cell.strip()
+    if any(_plainly_grouped(decimal, t).fullmatch(cell) for t in THOUSANDS if t != decimal):
+        return True
     if decimal == ",":
         cell = cell.replace(",", ".")
     return bool(_NUMBER_POINT.match(cell))
@@ -258,9 +313,10 @@ def _code_rows(sample: bytes, encoding: str, complete: bool, delimiter: str, row
     return _rows(sample_lines(sample, encoding, complete, limit=None), delimiter)
 
 
-def detect(path: Path, file_format: str | None = None) -> Detection:
-    """Best guesses for reading ``path``, with reasons; ``file_format``, when the user chose
-    it, is taken as it is (a CSV file named .xlsx, say)."""
+def detect(path: Path, file_format: str | None = None, decimal: str | None = None) -> Detection:
+    """Best guesses for reading ``path``, with reasons; ``file_format`` and ``decimal``, when
+    the user chose them, are taken as they are (a CSV file named .xlsx, say), and the header
+    and thousands separator are guessed for that decimal mark."""
     sample = read_sample(path)
     if not sample:
         raise UserError(f"{path.name} is empty: there is nothing to import.")
@@ -279,8 +335,14 @@ def detect(path: Path, file_format: str | None = None) -> Detection:
         raise UserError(f"{path.name} holds only blank lines: there is nothing to import.")
     settings.delimiter, reasons["delimiter"] = detect_delimiter(lines, path.suffix.lower())
     rows = _rows(lines, settings.delimiter)
-    settings.decimal, reasons["decimal"] = detect_decimal(rows, settings.delimiter)
+    if decimal is None:
+        settings.decimal, reasons["decimal"] = detect_decimal(rows, settings.delimiter)
+    else:
+        settings.decimal, reasons["decimal"] = decimal, "chosen"
     settings.header, reasons["header"] = detect_header(rows, settings.decimal)
+    settings.thousands, reasons["thousands"] = detect_thousands(
+        rows, settings.decimal, settings.header
+    )
     settings.text_columns, why = detect_codes(
         _code_rows(sample, settings.encoding, complete, settings.delimiter, rows),
         settings.header,

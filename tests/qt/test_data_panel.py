@@ -188,6 +188,27 @@ def test_the_import_dialog_shows_detected_settings_and_a_preview(qtbot, window, 
     assert not ok.isEnabled()
 
 
+def test_the_import_dialog_reads_grouped_thousands_as_numbers_unless_told(qtbot, window, tmp_path):
+    csv = tmp_path / "prices.csv"
+    csv.write_text("item;price\nmilk;1.000,25\nbread;2,5\n", encoding="utf-8")
+    dialog = ImportDialog(csv, window.runner)
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: dialog.preview_model.rowCount() == 2, timeout=10_000)
+    assert dialog.current_settings().thousands == "."
+    assert "1.000,25 in price" in dialog.reason_labels["thousands"].text()
+    price = dialog.preview_model.index(0, 1)
+    assert dialog.preview_model.data(price) == "1000.25"
+    dialog.thousands_box.setCurrentIndex(dialog.thousands_box.findData(""))
+    dialog.refresh()
+    qtbot.waitUntil(
+        lambda: dialog.preview_model.data(dialog.preview_model.index(0, 1)) == "1.000,25",
+        timeout=10_000,
+    )
+    dialog.thousands_box.setCurrentIndex(dialog.thousands_box.findData(","))
+    dialog.refresh()
+    assert "both ','" in dialog.message.text()
+
+
 def test_the_import_dialog_explains_a_file_it_cannot_read(qtbot, window, tmp_path):
     noise = tmp_path / "noise.csv"
     noise.write_bytes(bytes(range(256)) * 8)
@@ -232,6 +253,7 @@ def test_a_bad_name_keeps_the_preview_and_a_wrong_format_is_a_sentence(qtbot, wi
     dialog.format_box.activated.emit(dialog.format_box.currentIndex())
     assert not dialog.encoding_box.isEnabled()
     assert not dialog.delimiter_box.isEnabled()
+    assert not dialog.thousands_box.isEnabled()
     qtbot.waitUntil(
         lambda: "not a readable Excel workbook" in dialog.message.text(), timeout=10_000
     )

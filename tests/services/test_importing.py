@@ -82,6 +82,31 @@ def test_semicolons_and_decimal_commas(project, tmp_path):
     assert frame["price"].tolist() == [1.25, 2.5]
 
 
+def test_numbers_with_grouped_thousands_are_read_as_numbers_with_a_note(project, tmp_path):
+    text = (
+        "item;price;count;label;big\n"
+        "milk;1.000,25;1.234;1.000;9.223.372.036.854.775.808\n"
+        "bread;2,5;12;x;1\n"
+        "eggs;;+1.000.000;;2\n"
+    )
+    version = project.datasets.import_file(write(tmp_path, "prices.csv", text))
+    frame = project.datasets.load_frame(version)
+    assert frame["price"].tolist()[:2] == [1000.25, 2.5]
+    assert frame["count"].tolist() == [1234, 12, 1_000_000]
+    assert str(version.schema[2].type) == "int64"
+    assert frame["label"].tolist()[:2] == ["1.000", "x"]  # not every value is a number
+    assert frame["big"].tolist() == [2.0**63, 1.0, 2.0]  # past int64: floats
+    assert any("point between thousands" in n and "'price' (1.000,25)" in n for n in version.notes)
+
+
+def test_without_a_thousands_separator_grouped_numbers_stay_text(project, tmp_path):
+    path = write(tmp_path, "prices.csv", "item;price\nmilk;1.000,25\nbread;2,5\n")
+    settings = detect(path).settings
+    settings.thousands = ""
+    frame = project.datasets.load_frame(project.datasets.import_file(path, settings=settings))
+    assert frame["price"].tolist() == ["1.000,25", "2,5"]
+
+
 def test_awkward_column_names_are_kept(project, tmp_path):
     names = ["DROP TABLE x; --", "a/b\\c", 'say "hi"', "🐧 penguins", "", "dup", "dup"]
     buffer = io.StringIO()

@@ -90,3 +90,46 @@ def test_a_code_whose_first_leading_zero_is_hundreds_of_lines_down_stays_text(tm
     detection = detect(path)
     assert detection.settings.text_columns == [0]
     assert "zip" in detection.reasons["text_columns"]
+
+
+@pytest.mark.parametrize(
+    ("data", "decimal", "thousands"),
+    [
+        (b"item;price\nmilk;1.000,25\nbread;2,5\n", ",", "."),
+        (b'item,price\nmilk,"1,000.25"\nbread,2.5\n', ".", ","),
+        (b"item;price\nmilk;1 234 567\nbread;12\n", ".", " "),
+        (b"item;price\nmilk;1'234.50\nbread;12\n", ".", "'"),
+        (b"item;price\nmilk;1,5\nbread;2,5\n", ",", ""),  # a decimal comma, not a group
+        (b'item,code\nmilk,"1,2"\nbread,"3,45"\n', ".", ""),  # not groups of three
+        (b'item,price\nmilk,"1,000"\nbread,words\n', ".", ""),  # not a column of numbers
+    ],
+)
+def test_the_thousands_separator_is_found_in_a_column_of_numbers(
+    tmp_path, data, decimal, thousands
+):
+    detection = detect(write(tmp_path, "f.csv", data))
+    assert (detection.settings.decimal, detection.settings.thousands) == (decimal, thousands)
+    if thousands:
+        assert "price" in detection.reasons["thousands"]
+
+
+def test_grouped_numbers_on_the_first_line_tell_there_is_no_header(tmp_path):
+    settings = detect(write(tmp_path, "f.csv", b"1.000,5;x\n2.000.000;y\n")).settings
+    assert (settings.header, settings.decimal, settings.thousands) == (False, ",", ".")
+
+
+def test_a_chosen_decimal_mark_is_kept_and_the_thousands_found_for_it(tmp_path):
+    path = write(tmp_path, "f.csv", b"item;n\nmilk;1.000\nbread;2.500\n")
+    assert detect(path).settings.thousands == ""  # 1.000 reads as one
+    detection = detect(path, decimal=",")
+    assert (detection.settings.decimal, detection.settings.thousands) == (",", ".")
+    assert detection.reasons["decimal"] == "chosen"
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [({"thousands": "_"}, "must be one of"), ({"thousands": ",", "decimal": ","}, "both ','")],
+)
+def test_bad_thousands_separators_are_explained(changes, message):
+    with pytest.raises(UserError, match=message):
+        ImportSettings(**changes).check()

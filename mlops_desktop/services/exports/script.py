@@ -720,13 +720,17 @@ def _read_csv(imported: DatasetVersion, frame: pd.DataFrame, imports: _Imports) 
     }
     if settings.get("decimal", ".") != ".":
         arguments["decimal"] = _literal(settings["decimal"])
+    if settings.get("thousands"):
+        # pandas drops it in the columns it reads as numbers, as the import did.
+        arguments["thousands"] = _literal(settings["thousands"])
     call = _call("pd.read_csv", "path", **arguments)
     call.items.append("**EXACT_FLOATS")  # after the keywords, as ruff format keeps it
     read = _statement("data = ", call)
     intro = [
         "pandas reads the file with the settings the import used (delimiter, encoding, header,",
-        "decimal mark), the same text for missing values and the column types the import found;",
-        "dates, times and true/false columns are read as text and converted as the import did.",
+        "decimal mark, thousands separator), the same text for missing values and the column",
+        "types the import found; dates, times and true/false columns are read as text and",
+        "converted as the import did.",
     ]
     return _Read(imported.source.name, intro, list(constants.values()), [read, *after])
 

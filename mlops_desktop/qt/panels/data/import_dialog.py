@@ -24,7 +24,14 @@ from mlops_desktop.domain.errors import UserError
 from mlops_desktop.qt.models.arrow_table import ArrowTableModel
 from mlops_desktop.qt.workers.tasks import TaskRunner
 from mlops_desktop.services.importing import PREVIEW_ROWS, read_source
-from mlops_desktop.services.sniffing import DELIMITERS, ENCODINGS, FORMATS, ImportSettings, detect
+from mlops_desktop.services.sniffing import (
+    DELIMITERS,
+    ENCODINGS,
+    FORMATS,
+    THOUSANDS,
+    ImportSettings,
+    detect,
+)
 
 _FORMAT_NAMES = {
     "csv": "Delimited text",
@@ -91,10 +98,23 @@ class ImportDialog(QDialog):
         self.decimal_box = QComboBox()
         self.decimal_box.addItem("point (3.14)", ".")
         self.decimal_box.addItem("comma (3,14)", ",")
+        self.thousands_box = QComboBox()
+        for separator, name in THOUSANDS.items():
+            self.thousands_box.addItem(
+                f"{name} (1{separator}000)" if separator else name, separator
+            )
         self.sheet_box = QComboBox()
         self.reason_labels = {
             key: QLabel()
-            for key in ("format", "encoding", "delimiter", "header", "decimal", "text_columns")
+            for key in (
+                "format",
+                "encoding",
+                "delimiter",
+                "header",
+                "decimal",
+                "thousands",
+                "text_columns",
+            )
         }
         for label in self.reason_labels.values():
             label.setObjectName("hint")
@@ -105,6 +125,7 @@ class ImportDialog(QDialog):
         form.addRow("Delimiter", self._with_reason(self.delimiter_box, "delimiter"))
         form.addRow("Header", self._with_reason(self.header_box, "header"))
         form.addRow("Decimal mark", self._with_reason(self.decimal_box, "decimal"))
+        form.addRow("Thousands", self._with_reason(self.thousands_box, "thousands"))
         form.addRow("Sheet", self.sheet_box)
         form.addRow("Codes", self.reason_labels["text_columns"])
 
@@ -133,6 +154,7 @@ class ImportDialog(QDialog):
             self.encoding_box,
             self.delimiter_box,
             self.decimal_box,
+            self.thousands_box,
             self.sheet_box,
         ):
             box.activated.connect(lambda _i: self.refresh())
@@ -165,6 +187,7 @@ class ImportDialog(QDialog):
             delimiter=delimiter,
             header=self.header_box.isChecked(),
             decimal=self.decimal_box.currentData(),
+            thousands=self.thousands_box.currentData(),
             sheet=self.sheet_box.currentText() or None,
             text_columns=list(self._text_columns),
         )
@@ -221,6 +244,7 @@ class ImportDialog(QDialog):
             self.encoding_box,
             self.delimiter_box,
             self.decimal_box,
+            self.thousands_box,
             self.header_box,
             self.sheet_box,
         )
@@ -234,6 +258,7 @@ class ImportDialog(QDialog):
         else:
             self.delimiter_box.setCurrentText(settings.delimiter)
         self.decimal_box.setCurrentIndex(self.decimal_box.findData(settings.decimal))
+        self.thousands_box.setCurrentIndex(self.thousands_box.findData(settings.thousands))
         self.header_box.setChecked(settings.header)
         self.sheet_box.clear()
         self.sheet_box.addItems(sheets)
@@ -247,9 +272,9 @@ class ImportDialog(QDialog):
         self._text_columns = settings.text_columns
 
     def _enable_text_settings(self) -> None:
-        """Encoding, delimiter and decimal mark only mean something for delimited text."""
+        """Encoding, delimiter and number marks only mean something for delimited text."""
         csv = self.format_box.currentData() == "csv"
-        for widget in (self.encoding_box, self.delimiter_box, self.decimal_box):
+        for widget in (self.encoding_box, self.delimiter_box, self.decimal_box, self.thousands_box):
             widget.setEnabled(csv)
 
     def _show_error(self, message: str) -> None:
