@@ -70,6 +70,20 @@ def test_the_panel_lists_versions_and_loads_the_selected_one(panel, qtbot):
     assert "imported from" in panel.details.browser.toPlainText()
 
 
+def test_the_table_shows_every_digit_of_a_number_and_no_more():
+    model = ArrowTableModel()
+    model.set_table(
+        pa.table(
+            {
+                "double": [1234567.89, 4.0, 1e20],
+                "single": pa.array([0.1, 2.5, None], pa.float32()),
+            }
+        )
+    )
+    cells = [[model.data(model.index(r, c)) for c in range(2)] for r in range(3)]
+    assert cells == [["1234567.89", "0.1"], ["4", "2.5"], ["1e+20", "—"]]
+
+
 def test_the_profile_shows_a_category_as_one_and_its_arrow_type_on_hover():
     table = pa.table({"store": pa.array(["Oslo", "Bergen", "Oslo"]).dictionary_encode()})
     model = ProfileModel()

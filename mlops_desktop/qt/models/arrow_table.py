@@ -21,13 +21,18 @@ MAX_CACHED_BLOCKS = 512
 MISSING_TEXT = "—"
 
 
-def format_value(value) -> str:
+def format_value(value, exact: bool = False, single: bool = False) -> str:
+    """A value as a cell shows it; floats to six digits, as statistics are, unless ``exact``
+    (data: 1234567.89 is not 1.23457e+06), then in as few digits as give the float back, at
+    single precision if it is ``single`` (a float32 0.1 is not 0.10000000149011612)."""
     if value is None:
         return MISSING_TEXT
     if isinstance(value, float):
         if math.isnan(value):
             return MISSING_TEXT
-        return f"{value:.6g}"
+        if not exact:
+            return f"{value:.6g}"
+        return (str(np.float32(value)) if single else repr(value)).removesuffix(".0")
     if isinstance(value, dt.datetime):
         return value.isoformat(sep=" ", timespec="seconds").removesuffix(" 00:00:00")
     if isinstance(value, bytes):
@@ -42,6 +47,7 @@ class ArrowTableModel(QAbstractTableModel):
         self._rows: np.ndarray | None = None  # the view: indices into the table, or None
         self._blocks: OrderedDict[tuple[int, int], list] = OrderedDict()
         self._numeric: list[bool] = []
+        self._single: list[bool] = []  # float32 columns, shown at their own precision
         # Arrow builds column_names anew on every access: with thousands of columns that
         # made each header paint a list of them all.
         self._names: list[str] = []
@@ -61,6 +67,7 @@ class ArrowTableModel(QAbstractTableModel):
             pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
             for t in types
         ]
+        self._single = [pa.types.is_float32(t) or pa.types.is_float16(t) for t in types]
         self._names = table.column_names if table is not None else []
         self._tips = [f"{name} ({t})" for name, t in zip(self._names, types, strict=True)]
         self.endResetModel()
@@ -106,7 +113,8 @@ class ArrowTableModel(QAbstractTableModel):
         if not index.isValid() or self._table is None:
             return None
         if role == Qt.ItemDataRole.DisplayRole:
-            return format_value(self.value(index.row(), index.column()))
+            value = self.value(index.row(), index.column())
+            return format_value(value, exact=True, single=self._single[index.column()])
         if role == Qt.ItemDataRole.TextAlignmentRole and self._numeric[index.column()]:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         missing = role == Qt.ItemDataRole.ForegroundRole and (
