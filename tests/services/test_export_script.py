@@ -88,11 +88,12 @@ def shops_csv() -> str:
     """A raw file with what a recipe is for: gaps, stray spaces and case, a column to drop, a
     name to change, numbers written as text, day-first dates, yes/no flags, duplicate rows, an
     outlier, a target with a gap and ids past 2**53 with gaps; and what the import itself must
-    get right: ISO dates, times, true/false with gaps, a column name with quotes."""
+    get right: ISO dates, times, true/false with gaps, a column name with quotes, numbers with
+    grouped thousands."""
     rng = np.random.default_rng(7)
     lines = [
         "Shop ID,store,size,visits,temp,day,opened,promo,member,open_time,"
-        '"it\'s ""q""",junk,litres,grade,till'
+        '"it\'s ""q""",junk,litres,grade,till,takings'
     ]
     for i in range(ROWS):
         size = "SML"[i % 3]
@@ -113,6 +114,7 @@ def shops_csv() -> str:
             "" if i % 23 == 0 else f"{litres + (400 if i == 50 else 0):.3f}",
             ["a", "b", "c"][int(litres > 95) + int(litres > 105)],
             "" if i % 19 == 0 else str(2**53 + i),  # past a float's whole numbers
+            f'"{900 + i * 37.25:,.2f}"',  # thousands grouped: "1,011.75"
         ]
         lines.append(",".join(row))
     lines += lines[1:4]  # duplicates
