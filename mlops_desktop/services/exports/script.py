@@ -1240,23 +1240,20 @@ def _replace_in(name: str, series: pd.Series, replacements: list) -> list[str]:
             condition = f"original.eq({_flat(_typed(series, old))}).fillna(False)"
         lines += [_line(f"mask = {condition} & ~taken"), _line("taken |= mask")]
         value = replacement_value(current, new)
-        mixed = value is not None and not isinstance(value, (int, float))
-        if mixed and _is_numeric(current):
-            lines += [
-                _line("if mask.any():"),
-                _comment(f"{new!r} is not a number: the column holds mixed values now.", 8),
-                _line(f'{c} = {c}.astype("object")', 2),
-            ]
-            if mask.any():
-                current = current.astype("object")
+        # As ReplaceValues widens the column, when some row is replaced.
+        widened = None
+        if value is not None and not isinstance(value, (int, float)) and _is_numeric(current):
+            widened, why = "object", "is not a number: the column holds mixed values now"
         elif isinstance(value, float) and value % 1 and pd.api.types.is_integer_dtype(current):
+            widened, why = "float64", "is not a whole number: the column holds numbers now"
+        if widened is not None:
             lines += [
                 _line("if mask.any():"),
-                _comment(f"{new!r} is not a whole number: the column holds numbers now.", 8),
-                _line(f'{c} = {c}.astype("float64")', 2),
+                _comment(f"{new!r} {why}.", 8),
+                _line(f'{c} = {c}.astype("{widened}")', 2),
             ]
             if mask.any():
-                current = current.astype("float64")
+                current = current.astype(widened)
         lines.append(_statement(f"{c} = ", _call(f"{c}.mask", "mask", _literal(value))))
     return lines
 
