@@ -11,6 +11,7 @@ import codecs
 import csv
 import functools
 import io
+import itertools
 import re
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -41,6 +42,8 @@ _EXTENSIONS = {
 THOUSANDS = {"": "none", ".": "point", ",": "comma", " ": "space", "'": "apostrophe"}
 _NUMBER_POINT = re.compile(r"^[+-]?\d*\.\d+(?:[eE][+-]?\d+)?$|^[+-]?\d+$")
 _NUMBER_COMMA = re.compile(r"^[+-]?\d*,\d+$")
+#: Digits grouped by a point or comma and followed by another: 1.000,2 1,000.2 1.000.0
+_MAYBE_GROUPED = re.compile(r"\d[.,]\d{3}[.,]\d")
 _LEADING_ZERO = re.compile(r"^0\d+$")
 #: Control bytes that text does not contain (the whitespace ones, 9 to 13, are left out).
 _CONTROL_BYTES = bytes([*range(1, 9), *range(14, 32)])
@@ -234,12 +237,16 @@ def _plainly_grouped(decimal: str, thousands: str) -> re.Pattern:
 
 def detect_decimal(rows: list[list[str]], delimiter: str) -> tuple[str, str]:
     cells = [c.strip() for row in rows[1:] for c in row]
-    # 1.000,25 tells of a decimal comma as 3,14 does, and 1,000.25 of a decimal point.
+    # 1.000,25 tells of a decimal comma as 3,14 does, and 1,000.25 of a decimal point. One
+    # search of the whole sample spares most files a look at every cell.
+    grouped = []
+    if _MAYBE_GROUPED.search("\n".join(cells)):
+        grouped = [c for c in cells if _MAYBE_GROUPED.search(c)]
     comma_grouped, point_grouped = _plainly_grouped(",", "."), _plainly_grouped(".", ",")
-    comma = sum(1 for c in cells if _NUMBER_COMMA.match(c) or comma_grouped.fullmatch(c))
-    point = sum(
-        1 for c in cells if ("." in c and _NUMBER_POINT.match(c)) or point_grouped.fullmatch(c)
-    )
+    comma = sum(1 for c in cells if _NUMBER_COMMA.match(c))
+    comma += sum(1 for c in grouped if comma_grouped.fullmatch(c))
+    point = sum(1 for c in cells if "." in c and _NUMBER_POINT.match(c))
+    point += sum(1 for c in grouped if point_grouped.fullmatch(c))
     if delimiter != "," and comma > point:
         return ",", f"{comma} numbers like 3,14 in the sample"
     return ".", "numbers are written like 3.14" if point else "no decimal numbers in the sample"
@@ -248,24 +255,27 @@ def detect_decimal(rows: list[list[str]], delimiter: str) -> tuple[str, str]:
 def detect_thousands(rows: list[list[str]], decimal: str, header: bool) -> tuple[str, str]:
     """The separator of a column of numbers some of which group their thousands."""
     data = rows[1:] if header else rows
+    present = set("".join(itertools.chain.from_iterable(data)))
+    candidates = [t for t in THOUSANDS if t and t != decimal and t in present]
+    if not candidates:  # most files: no cell holds any separator
+        return "", "no numbers with grouped thousands in the sample"
     width = max((len(r) for r in rows), default=0)
-    for thousands in THOUSANDS:
-        if thousands in ("", decimal):
-            continue
+    columns = [[r[i].strip() for r in data if i < len(r) and r[i].strip()] for i in range(width)]
+    for thousands in candidates:
         pattern = grouped_number(decimal, thousands)
-        for i in range(width):
-            cells = [r[i].strip() for r in data if i < len(r) and r[i].strip()]
-            grouped = [c for c in cells if thousands in c]
-            if grouped and all(pattern.fullmatch(c) for c in cells):
+        for i, cells in enumerate(columns):
+            grouped = next((c for c in cells if thousands in c), None)
+            if grouped is not None and all(pattern.fullmatch(c) for c in cells):
                 name = rows[0][i] if header and i < len(rows[0]) else f"column {i + 1}"
-                return thousands, f"numbers like {grouped[0]} in {name}"
+                return thousands, f"numbers like {grouped} in {name}"
     return "", "no numbers with grouped thousands in the sample"
 
 
 def _is_number(cell: str, decimal: str) -> bool:
     """A number written with ``decimal``, its thousands grouped or not."""
     cell = cell.strip()
-    if any(_plainly_grouped(decimal, t).fullmatch(cell) for t in THOUSANDS if t != decimal):
+    grouped = (_plainly_grouped(decimal, t) for t in THOUSANDS if t and t != decimal and t in cell)
+    if any(pattern.fullmatch(cell) for pattern in grouped):
         return True
     if decimal == ",":
         cell = cell.replace(",", ".")
