@@ -245,24 +245,103 @@ def _integer_text(text: pd.Series) -> pd.Series:
     return exact.where(fits).astype("Int64")
 
 
+#: Dates written year first (2024-01-05), which are never read day first.
+_YEAR_FIRST = r"\s*\d{4}[-/.]\d{1,2}[-/.]\d{1,2}"
+#: A value can be a date written its own way only if it holds a year or a day, month and year:
+#: read on its own, "3" or "12:30" would be a day of this month.
+_DATE_LIKE = r"\d{4}|\d{1,2}\D+\d{1,2}\D+\d{2}"
+#: Past this many distinct values that the guessed format misses, a column is text that is
+#: mostly not dates, not dates written several ways: they stay missing.
+ONE_BY_ONE_MAX = 10_000
+
+
+def dates_from_text(text: pd.Series, dayfirst: bool) -> tuple[pd.Series, bool, int]:
+    """Text as dates, with no format given: the dates, whether they were put into UTC (their
+    offsets from UTC differed) and how many were read one by one.
+
+    pandas guesses a format from the first date and misses the dates written otherwise
+    (2024-01-05 and 05.01.2024): those are then read one by one. Dates written year first
+    are read year, month, day whatever ``dayfirst`` says: pandas and dateutil would read
+    2024-01-05 as the 1st of May, and miss 2024-01-13."""
+    if not dayfirst:
+        return _guessed_dates(text, False)
+    year_first = text.str.match(_YEAR_FIRST).fillna(False).astype(bool)
+    if not year_first.any():
+        return _guessed_dates(text, True)
+    if year_first[text.notna()].all():
+        return _guessed_dates(text, False)
+    first, first_utc, first_alone = _guessed_dates(text.where(year_first), False)
+    rest, rest_utc, rest_alone = _guessed_dates(text.where(~year_first), True)
+    aware = isinstance(first.dtype, pd.DatetimeTZDtype), isinstance(rest.dtype, pd.DatetimeTZDtype)
+    utc = first_utc or rest_utc or aware[0] != aware[1]
+    if utc:
+        first, rest = (
+            dates.dt.tz_convert("UTC") if tz else dates.dt.tz_localize("UTC")
+            for dates, tz in zip((first, rest), aware, strict=True)
+        )
+    return first.where(year_first, rest), utc, first_alone + rest_alone
+
+
+def _guessed_dates(text: pd.Series, dayfirst: bool) -> tuple[pd.Series, bool, int]:
+    """``dates_from_text`` for text written one way (year first, or not)."""
+    utc = False
+    try:
+        dates = pd.to_datetime(text, errors="coerce", dayfirst=dayfirst)
+    except ValueError as exc:
+        if "utc=True" not in str(exc):
+            raise
+        utc = True  # offsets from UTC that differ, as in summer and winter time
+        dates = pd.to_datetime(text, errors="coerce", dayfirst=dayfirst, utc=True)
+    missed = text.notna() & dates.isna()
+    # Only the few values missed are looked at, not the whole column.
+    missed[missed] = text[missed].str.contains(_DATE_LIKE).fillna(False).astype(bool)
+    distinct = pd.unique(text[missed])
+    if not 0 < len(distinct) <= ONE_BY_ONE_MAX:
+        return dates, utc, 0
+    try:
+        found = pd.to_datetime(
+            pd.Series(distinct), format="mixed", errors="coerce", dayfirst=dayfirst, utc=utc
+        )
+    except ValueError:  # offsets from UTC among the dates the guess missed, none among it
+        return dates, utc, 0
+    if isinstance(found.dtype, pd.DatetimeTZDtype) != isinstance(dates.dtype, pd.DatetimeTZDtype):
+        return dates, utc, 0
+    values = text[missed].map(dict(zip(distinct, found, strict=True)))
+    return dates.mask(missed, values), utc, int(values.notna().sum())
+
+
 def _to_datetime(series, date_format: str | None, dayfirst: bool) -> tuple[pd.Series, list[str]]:
     """Dates (and times) read from text. Text whose offsets from UTC differ (summer and
     winter time) is converted to UTC, which pandas refuses to guess on its own."""
     if pd.api.types.is_datetime64_any_dtype(series):
         return series, []
     text = series.astype("str").where(series.notna())
-    options = {"errors": "coerce", "format": date_format or None, "dayfirst": dayfirst}
-    try:
-        return pd.to_datetime(text, **options), []
-    except ValueError as exc:
-        if "utc=True" not in str(exc):
-            raise UserError(
-                f"The date format {date_format!r} is not valid ({exc}): see Python's "
-                "strftime codes, for example %d/%m/%Y."
-            ) from None
-    return pd.to_datetime(text, utc=True, **options), [
-        f"{series.name!r} has dates with different offsets from UTC: they are now in UTC."
-    ]
+    if date_format:
+        options = {"errors": "coerce", "format": date_format, "dayfirst": dayfirst}
+        alone = 0
+        try:
+            dates, utc = pd.to_datetime(text, **options), False
+        except ValueError as exc:
+            if "utc=True" not in str(exc):
+                raise UserError(
+                    f"The date format {date_format!r} is not valid ({exc}): see Python's "
+                    "strftime codes, for example %d/%m/%Y."
+                ) from None
+            dates, utc = pd.to_datetime(text, utc=True, **options), True
+    else:
+        dates, utc, alone = dates_from_text(text, dayfirst)
+    notes = []
+    if utc:
+        notes.append(
+            f"{series.name!r} has dates with different offsets from UTC: they are now in UTC."
+        )
+    if alone:
+        dates_are = f"{alone:,} dates are" if alone > 1 else "1 date is"
+        notes.append(
+            f"In {series.name!r}, {dates_are} written otherwise than the first, and read on "
+            "its own: give a format to read the column one way only."
+        )
+    return dates, notes
 
 
 def convert(series: pd.Series, to: str, date_format: str | None = None, dayfirst=False):

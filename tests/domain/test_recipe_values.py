@@ -225,3 +225,32 @@ def test_integer_text_stays_exact_when_one_value_is_past_int64():
     assert result["id"].tolist()[::3] == [BIG + 1, 7]
     assert result["id"].isna().tolist() == [False, True, True, False]
     assert "2 values in 'id' could not be read as integer" in report.notes[0]
+
+
+def test_dates_written_otherwise_than_the_first_are_read_one_by_one():
+    frame = loaded(d=["2024-01-05", "13.01.2024", "Jan 9 2024", "3", "12:30", "soon", None])
+    result, report = apply_step(frame, ParseDates("d"))
+    assert result["d"][:3].tolist() == [pd.Timestamp(f"2024-01-{day}") for day in ("05", 13, "09")]
+    assert result["d"][3:].isna().all()  # a lone number or time is no date of its own
+    assert "In 'd', 2 dates are written otherwise than the first" in report.notes[0]
+    assert "3 values in 'd' could not be read" in report.notes[1]
+    # A format given is the only way dates are read.
+    strict, _ = apply_step(frame, ParseDates("d", format="%Y-%m-%d"))
+    assert strict["d"].notna().sum() == 1
+
+
+def test_dates_and_times_with_offsets_are_read_one_by_one_into_utc():
+    frame = loaded(d=["2024-01-01T00:00+01:00", "2024-06-01T00:00+02:00", "Jun 2 2024 10:00 +0200"])
+    result, report = apply_step(frame, ParseDates("d"))
+    assert str(result["d"][2]) == "2024-06-02 08:00:00+00:00"
+    assert "different offsets from UTC" in report.notes[0]
+    assert "In 'd', 1 date is written otherwise" in report.notes[1]
+
+
+def test_dates_written_year_first_are_never_read_day_first():
+    frame = loaded(d=["2024-01-05", "2024-01-13", "07/01/2024", None])
+    result, _ = apply_step(frame, ParseDates("d", dayfirst=True))
+    days = [pd.Timestamp(day) for day in ("2024-01-05", "2024-01-13", "2024-01-07")]
+    assert result["d"][:3].tolist() == days
+    iso, _ = apply_step(loaded(d=["2024-01-05", "2024-01-13"]), ParseDates("d", dayfirst=True))
+    assert iso["d"].tolist() == days[:2]
