@@ -69,6 +69,7 @@ RECIPE = [
     FilterRows("till", "==", str(2**53 + 3), keep=False),
     DropColumns(["till"]),
     ParseDates("opened", "%d/%m/%Y"),
+    ParseDates("seen", dayfirst=True),  # some year first, others day first
     ChangeType("promo", "boolean"),
     FilterRows("litres", "is not missing"),
     ClipOutliers(["litres"], "iqr"),
@@ -89,11 +90,11 @@ def shops_csv() -> str:
     name to change, numbers written as text, day-first dates, yes/no flags, duplicate rows, an
     outlier, a target with a gap and ids past 2**53 with gaps; and what the import itself must
     get right: ISO dates, times, true/false with gaps, a column name with quotes, numbers with
-    grouped thousands."""
+    grouped thousands; dates written two ways."""
     rng = np.random.default_rng(7)
     lines = [
         "Shop ID,store,size,visits,temp,day,opened,promo,member,open_time,"
-        '"it\'s ""q""",junk,litres,grade,till,takings'
+        '"it\'s ""q""",junk,litres,grade,till,takings,seen'
     ]
     for i in range(ROWS):
         size = "SML"[i % 3]
@@ -115,6 +116,7 @@ def shops_csv() -> str:
             ["a", "b", "c"][int(litres > 95) + int(litres > 105)],
             "" if i % 19 == 0 else str(2**53 + i),  # past a float's whole numbers
             f'"{900 + i * 37.25:,.2f}"',  # thousands grouped: "1,011.75"
+            f"2024-03-{1 + i % 28:02d}" if i % 2 else f"{1 + i % 28:02d}.04.2024",  # two ways
         ]
         lines.append(",".join(row))
     lines += lines[1:4]  # duplicates
@@ -597,14 +599,25 @@ BIG = 2**53 + 1
         ),
         (pd.DataFrame({"n": [0, 1, 2, 3]}), ClipOutliers(["n"], "quantile", 0.1, 0.9)),
         (pd.DataFrame({"n": pd.array([1, 2, None], "Int64")}), FillMissing(["n"], "mean")),
+        (pd.DataFrame({"d": ["2024-01-05", "13.01.2024", "Jan 9 2024", "3"]}), ParseDates("d")),
+        (
+            pd.DataFrame({"d": ["2024-01-05", "2024-01-13", "07/01/2024"]}),
+            ParseDates("d", dayfirst=True),
+        ),
+        (pd.DataFrame({"d": ["05/01/2024", "13/01/2024"]}), ParseDates("d", dayfirst=True)),
+        (
+            pd.DataFrame({"d": ["2024-01-01T00:00+01:00", "2024-06-01T00:00+02:00"]}),
+            ChangeType("d", "datetime"),
+        ),
     ],
 )
 def test_each_step_s_code_does_what_the_step_does(frame, step):
     """The code written for a step, run on the data the step saw, gives what the step gave."""
-    constants: dict[str, str] = {}
+    copier = export._SourceCopier(export._Imports())
+    constants = export._StepConstants(copier)
     lines = export._step_code(step, frame, constants)
     namespace = {"pd": pd, "np": np, "data": frame.copy()}
-    for code in constants.values():
+    for code in [*copier.parts(), *constants.values()]:
         exec(code, namespace)
     exec(textwrap.dedent("\n".join(lines)), namespace)
     expected, _ = step.apply(frame)

@@ -542,7 +542,8 @@ class _Builder:
         from mlops_desktop.domain.recipe import recipe_from_json
 
         body: list[str] = []
-        constants: dict[str, str] = {}
+        copier = _SourceCopier(self.imports)
+        constants = _StepConstants(copier)
         for index, version in enumerate(chain[1:], start=1):
             steps = recipe_from_json(version.recipe)
             self.state.set_progress(0.1 + 0.7 * index / len(chain), f"Writing {version.label}")
@@ -576,7 +577,7 @@ class _Builder:
             "Each recipe step as plain pandas. Statistics a step needs (a median, quantiles) are",
             "computed on the data it is applied to, as the app does.",
         ]
-        parts = ["\n".join(constants.values()), function] if constants else [function]
+        parts = [*copier.parts(), *(["\n".join(constants.values())] if constants else []), function]
         return _Section("Clean", intro, parts, ["data = clean(data)"])
 
     # -- 4. the pipeline ---------------------------------------------------------------------
@@ -975,6 +976,15 @@ def _same_categories(old, new) -> bool:
 # text one) and type values as the step types them.
 
 
+class _StepConstants(dict):
+    """The constants the clean section's steps need (name -> code), and the copier of our
+    functions they call."""
+
+    def __init__(self, copier: _SourceCopier):
+        super().__init__()
+        self.copier = copier
+
+
 def _step_code(step, frame: pd.DataFrame, constants: dict[str, str]) -> list[str]:
     writer = _STEP_CODE.get(type(step))
     if writer is None:
@@ -998,7 +1008,7 @@ def _change_type(step, frame, constants) -> list[str]:
 
 
 def _parse_dates(step, frame, constants) -> list[str]:
-    return _to_datetime(step.column, frame[step.column], step.format, step.dayfirst)
+    return _to_datetime(step.column, frame[step.column], step.format, step.dayfirst, constants)
 
 
 def _conversion(name: str, series: pd.Series, to: str, constants: dict[str, str]) -> list[str]:
@@ -1049,7 +1059,7 @@ def _conversion(name: str, series: pd.Series, to: str, constants: dict[str, str]
     if to == "boolean":
         return _to_boolean(c, series, constants)
     if to == "datetime":
-        return _to_datetime(name, series, None, False)
+        return _to_datetime(name, series, None, False, constants)
     if to == "category":
         return [_line(f'{c} = {c}.astype("category")')]
     raise UserError(f"The recipe changes {name!r} to {to!r}, a type the script does not know.")
@@ -1096,25 +1106,43 @@ def _to_boolean(c: str, series: pd.Series, constants: dict[str, str]) -> list[st
 
 
 def _to_datetime(
-    name: str, series: pd.Series, date_format: str | None, dayfirst: bool
+    name: str,
+    series: pd.Series,
+    date_format: str | None,
+    dayfirst: bool,
+    constants: _StepConstants,
 ) -> list[str]:
     import pandas as pd
 
-    from mlops_desktop.domain.recipe import converted
+    from mlops_desktop.domain.recipe import _YEAR_FIRST, converted, dates_from_text
 
     c = _col(name)
     if pd.api.types.is_datetime64_any_dtype(series):
         return [_comment(f"{name} already holds dates: nothing to do.")]
+    text = f'{c}.astype("str").where({c}.notna())'
+    if not date_format:
+        values = series.astype("str").where(series.notna())
+        _, utc, alone = dates_from_text(values, dayfirst)
+        if alone or (dayfirst and values.str.match(_YEAR_FIRST).fillna(False).any()):
+            # pandas alone reads these dates otherwise than the recipe: the recipe's own way.
+            constants.copier.copy(dates_from_text)
+            return [
+                _comment("Dates written otherwise than the first are read one by one, and"),
+                _comment("dates written year first are never read day first."),
+                _line(f"text = {text}"),
+                _line(f"{c} = dates_from_text(text, {dayfirst})[0]"),
+            ]
+    else:
+        utc = bool(converted(series, "datetime", date_format, dayfirst)[1])
     options = {"errors": '"coerce"'}
     if date_format:
         options["format"] = _literal(date_format)
     if dayfirst:
         options["dayfirst"] = "True"
     lines = []
-    if converted(series, "datetime", date_format, dayfirst)[1]:
+    if utc:
         lines.append(_comment("The dates' offsets from UTC differ: they are read into UTC."))
         options["utc"] = "True"
-    text = f'{c}.astype("str").where({c}.notna())'
     return [*lines, _statement(f"{c} = ", _call("pd.to_datetime", text, **options))]
 
 
