@@ -351,6 +351,29 @@ def _as_numbers(digits: pa.ChunkedArray) -> pa.ChunkedArray:
     return digits.cast(pa.float64())
 
 
+#: How much of each end of a text file is looked at for zero bytes.
+_END_BYTES = 64 * 1024
+
+
+def _check_ends_are_text(path: Path, settings: ImportSettings) -> None:
+    """Zero bytes at a file's start or end, which text never has (in encodings other than
+    UTF-16 and UTF-32): a binary file, or a copy that stopped short and was padded with
+    zeros. The detection looks at the start only, and is skipped when settings are given."""
+    if settings.encoding.startswith(("utf-16", "utf-32")):
+        return
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        head = f.read(_END_BYTES)
+        f.seek(max(size - _END_BYTES, 0))
+        tail = f.read(_END_BYTES)
+    if b"\0" in head or b"\0" in tail:
+        where = "start" if b"\0" in head else "end"
+        raise UserError(
+            f"{path.name} has zero bytes at its {where}, which text files do not have: it is "
+            "a binary file, or a copy that did not finish. Import a complete text file."
+        )
+
+
 def _check_decoded(table: pa.Table, path: Path, settings: ImportSettings) -> None:
     """Names and values that are not valid in the chosen encoding: pyarrow keeps such values
     as bytes, and such names fail only when they are first used."""
@@ -543,6 +566,7 @@ def read_source(
     digest, notes = None, []
     try:
         if settings.format == "csv":
+            _check_ends_are_text(path, settings)
             table, digest = _read_csv(path, settings, state, rows)
             table, notes = _grouped_numbers(table, settings)
         elif settings.format == "parquet":

@@ -36,6 +36,7 @@ def snapshot(project):
         ("empty.csv", b"", "empty"),
         ("header.csv", b"a,b,c\n", "no rows"),
         ("noise.csv", os.urandom(4096) + b"\x00", "binary"),
+        ("padded.csv", b"a,b\n" + b"1,2\n" * 100_000 + b"\x00" * 4096, "zero bytes at its end"),
         ("fake.parquet", b"a,b\n1,2\n", "not Parquet"),
         ("ragged.csv", b"a,b\n1,2\n3,4,5\n6,7\n", "3 fields where the first row has 2"),
         ("quote.csv", b'a,b\n1,"open\n2,3\n', "never closed"),
@@ -51,6 +52,17 @@ def test_bad_files_are_refused_and_the_project_is_unchanged(project, tmp_path, n
     assert name in str(info.value)
     assert snapshot(project) == before
     assert project.check().ok
+
+
+def test_zero_bytes_are_refused_when_settings_are_given(project, tmp_path):
+    path = write(tmp_path, "padded.csv", b"a,b\n1,2\n\x00\x00\x00")
+    before = snapshot(project)
+    with pytest.raises(UserError, match=r"padded\.csv has zero bytes at its start"):
+        project.datasets.import_file(path, settings=ImportSettings())
+    assert snapshot(project) == before
+    utf16 = write(tmp_path, "wide.csv", "a,b\n1,2\n".encode("utf-16-le"))
+    version = project.datasets.import_file(utf16, settings=ImportSettings(encoding="utf-16-le"))
+    assert version.rows == 1
 
 
 def test_the_wrong_encoding_is_explained(project, tmp_path):
