@@ -336,10 +336,11 @@ def _to_datetime(series, date_format: str | None, dayfirst: bool) -> tuple[pd.Se
             f"{series.name!r} has dates with different offsets from UTC: they are now in UTC."
         )
     if alone:
-        dates_are = f"{alone:,} dates are" if alone > 1 else "1 date is"
+        counted = f"{alone:,} dates are" if alone > 1 else "1 date is"
+        each = "were each" if alone > 1 else "was"
         notes.append(
-            f"In {series.name!r}, {dates_are} written otherwise than the first, and read on "
-            "its own: give a format to read the column one way only."
+            f"In {series.name!r}, {counted} written otherwise than the first and {each} read "
+            "on its own: give a format to read the column one way only."
         )
     return dates, notes
 
