@@ -221,6 +221,11 @@ def test_the_import_dialog_reads_grouped_thousands_as_numbers_unless_told(qtbot,
     dialog.thousands_box.setCurrentIndex(dialog.thousands_box.findData(","))
     dialog.refresh()
     assert "both ','" in dialog.message.text()
+    # The other decimal mark takes the other separator with it: 1.000,5 becomes 1,000.5.
+    dialog.thousands_box.setCurrentIndex(dialog.thousands_box.findData("."))
+    dialog.decimal_box.setCurrentIndex(dialog.decimal_box.findData("."))
+    dialog.decimal_box.activated.emit(dialog.decimal_box.currentIndex())
+    assert (dialog.current_settings().decimal, dialog.current_settings().thousands) == (".", ",")
 
 
 def test_the_import_dialog_explains_a_file_it_cannot_read(qtbot, window, tmp_path):

@@ -149,6 +149,8 @@ class ImportDialog(QDialog):
         layout.addWidget(self.message)
         layout.addWidget(self.buttons)
 
+        # 1,000.5 or 1.000,5: choosing the other decimal mark swaps the separator too (first).
+        self.decimal_box.activated.connect(lambda _i: self._swap_thousands())
         for box in (
             self.format_box,
             self.encoding_box,
@@ -191,6 +193,12 @@ class ImportDialog(QDialog):
             sheet=self.sheet_box.currentText() or None,
             text_columns=list(self._text_columns),
         )
+
+    def _swap_thousands(self) -> None:
+        decimal = self.decimal_box.currentData()
+        if self.thousands_box.currentData() == decimal:
+            other = "," if decimal == "." else "."
+            self.thousands_box.setCurrentIndex(self.thousands_box.findData(other))
 
     def refresh(self) -> None:
         if self._settings is None:
