@@ -255,6 +255,18 @@ _DATE_LIKE = r"\d{4}|\d{1,2}\D+\d{1,2}\D+\d{2}"
 ONE_BY_ONE_MAX = 10_000
 
 
+def _dates_in_utc_if_need_be(text: pd.Series, **options) -> tuple[pd.Series, bool]:
+    """``pd.to_datetime`` (missing where it fails), in UTC when the offsets from UTC differ,
+    as in summer and winter time, which pandas refuses to guess on its own; and whether so.
+    Raises pandas' ValueError for anything else (a bad format)."""
+    try:
+        return pd.to_datetime(text, errors="coerce", **options), False
+    except ValueError as exc:
+        if "utc=True" not in str(exc):
+            raise
+    return pd.to_datetime(text, errors="coerce", utc=True, **options), True
+
+
 def dates_from_text(text: pd.Series, dayfirst: bool) -> tuple[pd.Series, bool, int]:
     """Text as dates, with no format given: the dates, whether they were put into UTC (their
     offsets from UTC differed) and how many were read one by one.
@@ -284,14 +296,7 @@ def dates_from_text(text: pd.Series, dayfirst: bool) -> tuple[pd.Series, bool, i
 
 def _guessed_dates(text: pd.Series, dayfirst: bool) -> tuple[pd.Series, bool, int]:
     """``dates_from_text`` for text written one way (year first, or not)."""
-    utc = False
-    try:
-        dates = pd.to_datetime(text, errors="coerce", dayfirst=dayfirst)
-    except ValueError as exc:
-        if "utc=True" not in str(exc):
-            raise
-        utc = True  # offsets from UTC that differ, as in summer and winter time
-        dates = pd.to_datetime(text, errors="coerce", dayfirst=dayfirst, utc=True)
+    dates, utc = _dates_in_utc_if_need_be(text, dayfirst=dayfirst)
     missed = text.notna() & dates.isna()
     # Only the few values missed are looked at, not the whole column.
     missed[missed] = text[missed].str.contains(_DATE_LIKE).fillna(False).astype(bool)
@@ -317,17 +322,14 @@ def _to_datetime(series, date_format: str | None, dayfirst: bool) -> tuple[pd.Se
         return series, []
     text = series.astype("str").where(series.notna())
     if date_format:
-        options = {"errors": "coerce", "format": date_format, "dayfirst": dayfirst}
         alone = 0
         try:
-            dates, utc = pd.to_datetime(text, **options), False
+            dates, utc = _dates_in_utc_if_need_be(text, format=date_format, dayfirst=dayfirst)
         except ValueError as exc:
-            if "utc=True" not in str(exc):
-                raise UserError(
-                    f"The date format {date_format!r} is not valid ({exc}): see Python's "
-                    "strftime codes, for example %d/%m/%Y."
-                ) from None
-            dates, utc = pd.to_datetime(text, utc=True, **options), True
+            raise UserError(
+                f"The date format {date_format!r} is not valid ({exc}): see Python's "
+                "strftime codes, for example %d/%m/%Y."
+            ) from None
     else:
         dates, utc, alone = dates_from_text(text, dayfirst)
     notes = []
