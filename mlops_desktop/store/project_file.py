@@ -8,7 +8,7 @@ import os
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cache, cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -385,6 +385,13 @@ class ProjectFile:
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
             raise self.explain_write_error(exc) from None
+
+    def flushing_early(self) -> contextlib.AbstractContextManager[Callable[[], None]]:
+        """Inside a transaction that writes many megabytes (a dataset's parts): a function to
+        call after each large write, so that the commit finds most pages on disk already."""
+        from mlops_desktop.store.flushing import flushing_early
+
+        return flushing_early(self.conn, self.path, CACHE_KIB)
 
     def explain_write_error(self, exc: sqlite3.OperationalError) -> Exception:
         """The common reasons a write fails, as sentences; anything else unchanged."""
