@@ -44,8 +44,8 @@ PREVIEW_ROWS = 100
 #: A preview reads at most this much of a file.
 PREVIEW_BYTES = 1 << 20
 #: The blocks pyarrow parses in parallel. Fewer, larger chunks make every later kernel
-#: faster, but past 8 MiB the parse itself slows (on the import benchmark, 16 MiB took 3 to
-#: 9 % more processor time in all, 1 MiB 20 % more).
+#: faster, but past 8 MiB the parse itself slows (on the import benchmark, 16 MiB took 2 to
+#: 10 % more processor time in all over three runs, 1 MiB about 20 % more).
 BLOCK_BYTES = 8 << 20
 _READ_CHUNK = 1 << 20
 
