@@ -22,7 +22,7 @@ from mlops_desktop.domain.errors import (
     UntrustedProjectError,
 )
 from mlops_desktop.domain.project import COUNTED_OBJECTS
-from mlops_desktop.store import filesystems, migrations
+from mlops_desktop.store import filesystems, flushing, migrations
 from mlops_desktop.store.clock import utc_now
 from mlops_desktop.store.damage import is_corruption
 from mlops_desktop.store.header import check_header
@@ -389,9 +389,7 @@ class ProjectFile:
     def flushing_early(self) -> contextlib.AbstractContextManager[Callable[[], None]]:
         """Inside a transaction that writes many megabytes (a dataset's parts): a function to
         call after each large write, so that the commit finds most pages on disk already."""
-        from mlops_desktop.store.flushing import flushing_early
-
-        return flushing_early(self.conn, self.path, CACHE_KIB)
+        return flushing.flushing_early(self.conn, self.path, CACHE_KIB)
 
     def explain_write_error(self, exc: sqlite3.OperationalError) -> Exception:
         """The common reasons a write fails, as sentences; anything else unchanged."""
