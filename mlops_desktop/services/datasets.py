@@ -162,14 +162,14 @@ class Datasets:
             profile = TableProfile(table.num_rows, columns, correlation(table, columns))
             with file.transaction():
                 parts = []
-                with file.flushing_early() as flush:
+                with file.flushing_early() as before_write:
                     for _, rows in slices:
                         if state is not None:
                             state.check_cancelled()
                         # Taken off the queue, a part's Parquet bytes are freed once stored.
                         payload = encoding.popleft().result()
+                        before_write(len(payload.data))
                         parts.append((file.blobs.put(payload, compress=False), rows))
-                        flush()
                 profile_bytes = json.dumps(profile.to_json(), allow_nan=False).encode()
                 version = self._repo.add(
                     name,

@@ -386,9 +386,10 @@ class ProjectFile:
                 self.conn.execute("ROLLBACK")
             raise self.explain_write_error(exc) from None
 
-    def flushing_early(self) -> contextlib.AbstractContextManager[Callable[[], None]]:
+    def flushing_early(self) -> contextlib.AbstractContextManager[Callable[[int], None]]:
         """Inside a transaction that writes many megabytes (a dataset's parts): a function to
-        call after each large write, so that the commit finds most pages on disk already."""
+        call before each large write, with its size, so that the commit finds most pages on
+        disk already."""
         return flushing.flushing_early(self.conn, self.path, CACHE_KIB)
 
     def explain_write_error(self, exc: sqlite3.OperationalError) -> Exception:

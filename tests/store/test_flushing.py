@@ -19,13 +19,18 @@ def _synced_files(monkeypatch) -> list[int]:
     return synced
 
 
+def _cache_kib(project: ProjectFile) -> int:
+    return -project.conn.execute("PRAGMA cache_size").fetchone()[0]
+
+
 def _write_in_bulk(project: ProjectFile, parts: int = 3) -> list[str]:
     shas = []
-    with project.transaction(), project.flushing_early() as flush:
-        assert project.conn.execute("PRAGMA cache_size").fetchone()[0] == (-flushing.BULK_CACHE_KIB)
+    with project.transaction(), project.flushing_early() as before_write:
+        assert _cache_kib(project) == flushing.BULK_CACHE_KIB
         for i in range(parts):
-            shas.append(project.blobs.put(os.urandom(3 << 20) + bytes([i]), compress=False))
-            flush()
+            data = os.urandom(3 << 20) + bytes([i])
+            before_write(len(data))
+            shas.append(project.blobs.put(data, compress=False))
     return shas
 
 
@@ -43,7 +48,7 @@ def test_pages_written_in_bulk_are_synced_early_in_either_journal_mode(
         target = path.with_name(path.name + "-wal") if wal else path
         assert synced
         assert set(synced) == {target.stat().st_ino}
-        assert project.conn.execute("PRAGMA cache_size").fetchone()[0] == -CACHE_KIB
+        assert _cache_kib(project) == CACHE_KIB
     assert wal == (folder == "local")
     with ProjectFile.open(path) as project:
         assert all(project.blobs.has(sha) for sha in shas)
@@ -62,9 +67,9 @@ def test_a_failed_early_flush_changes_nothing_and_a_rollback_keeps_nothing(
         written = []
 
         def failing_import():
-            with project.transaction(), project.flushing_early() as flush:
+            with project.transaction(), project.flushing_early() as before_write:
+                before_write(3 << 20)
                 written.append(project.blobs.put(os.urandom(3 << 20), compress=False))
-                flush()
                 raise RuntimeError("the import failed after its parts were written")
 
         with pytest.raises(RuntimeError):
@@ -72,4 +77,16 @@ def test_a_failed_early_flush_changes_nothing_and_a_rollback_keeps_nothing(
         # Spilled and flushed or not, an uncommitted write is gone.
         assert written
         assert not project.blobs.has(written[0])
-        assert project.conn.execute("PRAGMA cache_size").fetchone()[0] == -CACHE_KIB
+        assert _cache_kib(project) == CACHE_KIB
+
+
+def test_the_cache_has_room_for_each_write_up_to_the_usual_cache(project_path):
+    # Room for the write's own pages keeps the table pages every write changes in the cache,
+    # so that the log holds each of them once.
+    with ProjectFile.create(project_path) as project:
+        with project.transaction(), project.flushing_early() as before_write:
+            before_write(6 << 20)
+            assert _cache_kib(project) == flushing.BULK_CACHE_KIB + (6 << 10)
+            before_write(1 << 30)  # a huge write gets the usual cache, not a gibibyte
+            assert _cache_kib(project) == CACHE_KIB
+        assert _cache_kib(project) == CACHE_KIB
