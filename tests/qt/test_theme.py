@@ -74,3 +74,33 @@ def test_charts_are_drawn_and_rendered_off_the_event_loop(app, qtbot):
     assert all(name.startswith("charts") for name in threads)
     assert canvas._image is not None
     assert canvas._image.width() >= 400 * canvas.devicePixelRatioF() - 1
+
+
+def test_a_chart_closed_while_it_renders_gets_no_image_and_nothing_breaks(app, qtbot):
+    import threading
+
+    import shiboken6
+
+    from mlops_desktop.qt.widgets import charts
+
+    canvas, other = ChartCanvas(), ChartCanvas()
+    qtbot.addWidget(other)
+    started, go_on = threading.Event(), threading.Event()
+    shown = []
+    canvas._show = lambda number, image: shown.append(number)
+
+    def slow(figure):
+        started.set()
+        go_on.wait(10)
+        figure.clear()
+        figure.add_subplot().plot([1, 2])
+
+    canvas.draw(slow)
+    assert started.wait(10)
+    shiboken6.delete(canvas)  # the panel was closed while its chart was being rendered
+    go_on.set()
+    charts._chart_thread().submit(lambda: None).result(10)
+    other.draw(lambda figure: figure.add_subplot().bar(["a"], [1]))
+    qtbot.waitUntil(lambda: other.idle, timeout=10_000)  # images still reach live charts
+    assert other._image is not None
+    assert shown == []

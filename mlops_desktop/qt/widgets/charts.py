@@ -6,14 +6,15 @@ window pay that cost on a worker thread before anyone asks for a chart.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import logging
+import weakref
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QTimer, Signal
+import shiboken6
+from PySide6.QtCore import QEvent, QObject, QTimer, Signal, Slot
 from PySide6.QtGui import QImage, QPainter, QPalette
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
@@ -54,8 +55,6 @@ class ChartCanvas(QWidget):
     correlation map 400 ms: on the event loop that froze every click. Only the chart thread
     touches a figure once it is shown, so ``fn`` holds everything that changes it."""
 
-    _rendered = Signal(int, QImage)
-
     def __init__(self, parent: QWidget | None = None, height: float = 3.2):
         super().__init__(parent)
         from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -68,7 +67,7 @@ class ChartCanvas(QWidget):
         self.setMinimumSize(320, 220)
         self._image: QImage | None = None
         self._asked = self._shown = 0  # numbers of the last render asked for and shown
-        self._rendered.connect(self._show)
+        self._delivery = _delivery()
         self._resized = QTimer(self, singleShot=True, interval=80)
         self._resized.timeout.connect(self.redraw)
 
@@ -105,8 +104,7 @@ class ChartCanvas(QWidget):
         except Exception:  # a chart that fails to draw must not take the thread with it
             log.exception("cannot draw a chart")
             image = QImage()
-        with contextlib.suppress(RuntimeError):  # the widget was closed meanwhile
-            self._rendered.emit(number, image)
+        self._delivery.rendered.emit(weakref.ref(self), number, image)
 
     def _show(self, number: int, image: QImage) -> None:
         self._shown = max(self._shown, number)
@@ -134,6 +132,35 @@ class ChartCanvas(QWidget):
 
 
 _CHARTS: ThreadPoolExecutor | None = None
+
+
+class _Delivery(QObject):
+    """Carries rendered images from the chart thread to their canvases. It lives as long as
+    the application: emitting on the canvas itself raced with the GUI thread deleting it (a
+    closed panel), which crashed the process rather than raising."""
+
+    rendered = Signal(object, int, QImage)
+
+    def __init__(self):
+        super().__init__()
+        self.rendered.connect(self._deliver)
+
+    @Slot(object, int, QImage)
+    def _deliver(self, canvas: weakref.ref, number: int, image: QImage) -> None:
+        shown = canvas()
+        if shown is not None and shiboken6.isValid(shown):
+            shown._show(number, image)
+
+
+_DELIVERY: _Delivery | None = None
+
+
+def _delivery() -> _Delivery:
+    """Made on the GUI thread (by the first canvas), so that images arrive there."""
+    global _DELIVERY
+    if _DELIVERY is None:
+        _DELIVERY = _Delivery()
+    return _DELIVERY
 
 
 def _chart_thread() -> ThreadPoolExecutor:
