@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import sqlite3
 import threading
@@ -76,7 +77,7 @@ def flushing_early(
         # log holds twice has the commit read the log back from there to redo its checksums
         # (16 ms of processor time for the import benchmark's 48 MB). The room is capped at
         # the usual cache: past that, a rare huge write costs that re-read instead of memory.
-        room = min(BULK_CACHE_KIB + -(-nbytes // 1024), max(cache_kib, BULK_CACHE_KIB))
+        room = min(BULK_CACHE_KIB + math.ceil(nbytes / 1024), cache_kib)
         conn.execute(f"PRAGMA cache_size = -{room}")
 
     conn.execute(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")
