@@ -337,9 +337,13 @@ def detect(path: Path, file_format: str | None = None, decimal: str | None = Non
         why_format = "chosen"
     settings = ImportSettings(format=file_format)
     reasons = {"format": why_format}
-    if file_format != "csv":
+    if file_format not in ("csv", "jsonl"):
         return Detection(settings, reasons)
-    settings.encoding, reasons["encoding"] = detect_encoding(path, sample, complete)
+    # Both are text: random bytes that happen to start with "{" are refused as binary too.
+    encoding, why_encoding = detect_encoding(path, sample, complete)
+    if file_format == "jsonl":
+        return Detection(settings, reasons)
+    settings.encoding, reasons["encoding"] = encoding, why_encoding
     lines = sample_lines(sample, settings.encoding, complete)
     if not lines:
         raise UserError(f"{path.name} holds only blank lines: there is nothing to import.")

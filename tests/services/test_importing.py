@@ -36,6 +36,7 @@ def snapshot(project):
         ("empty.csv", b"", "empty"),
         ("header.csv", b"a,b,c\n", "no rows"),
         ("noise.csv", os.urandom(4096) + b"\x00", "binary"),
+        ("brace.csv", b"{" + bytes(range(256)) * 16 + b"}", "binary"),  # not JSON Lines
         ("padded.csv", b"a,b\n" + b"1,2\n" * 100_000 + b"\x00" * 4096, "zero bytes at its end"),
         ("fake.parquet", b"a,b\n1,2\n", "not Parquet"),
         ("ragged.csv", b"a,b\n1,2\n3,4,5\n6,7\n", "3 fields where the first row has 2"),
